@@ -1,0 +1,28 @@
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: serve test bench clean
+
+# (Re)create the virtualenv and install the kit with its test extras
+# whenever pyproject.toml changes. pip is quiet but still prints errors.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+serve: $(STAMP)
+	@mkdir -p .mockserver
+	$(BIN)/mockserver serve --port 4010 --db ./.mockserver/state.db
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py
+
+# Removes the virtualenv and build/test caches; keeps the mock's state in .mockserver/.
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis reports
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,1 @@
+"""Contract testing for the request-workflow APIs: fuzzing, lifecycle conformance and fixture generation."""

@@ -1,0 +1,1 @@
+"""Stateful mock of Capillary's request-workflow (maker-checker) APIs, driven by openapi.yaml."""
