@@ -1,0 +1,269 @@
+"""The contract loader: openapi.yaml, read once, turned into validators and catalogues.
+
+Everything that knows a schema, an error code or a request type asks this module, so the
+spec stays the one source of truth for the mock, the contract suite and the fixtures.
+Validation runs on jsonschema-rs (fast, compiled once); only a failing instance is walked
+again with Python's jsonschema, whose errors point at the schema node that refused it, so
+the `x-capillary-error` annotations there can name the documented error code.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import jsonschema
+import jsonschema_rs
+import yaml
+
+SPEC_ENV = "CAPILLARY_OPENAPI"
+DEFAULT_SPEC = Path(__file__).resolve().parent.parent / "openapi.yaml"
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+ERROR_ANNOTATION = "x-capillary-error"
+MISSING_ANNOTATION = "x-capillary-missing-error"
+
+
+def spec_path() -> Path:
+    """Where openapi.yaml is: $CAPILLARY_OPENAPI, else the repository root."""
+    return Path(os.environ.get(SPEC_ENV) or DEFAULT_SPEC)
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One reason an instance does not fit its schema, with the code the spec ties to it."""
+
+    field: str
+    detail: str
+    code: int | None
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "detail": self.detail}
+
+
+class SchemaValidator:
+    """A compiled schema: `is_valid` is the fast path, `violations` explains a failure."""
+
+    def __init__(self, schema: dict[str, Any], components: dict[str, Any]):
+        self.schema = schema
+        root = {"$schema": DIALECT, "allOf": [schema], "components": components}
+        self._fast = jsonschema_rs.Draft202012Validator(root)
+        self._slow_root = root
+
+    def is_valid(self, instance: Any) -> bool:
+        return self._fast.is_valid(instance)
+
+    @functools.cached_property
+    def _slow(self) -> jsonschema.Draft202012Validator:
+        return jsonschema.Draft202012Validator(self._slow_root)
+
+    def violations(self, instance: Any, pointer_prefix: str = "") -> list[Violation]:
+        """Every leaf violation, each with the documented code its schema node names (or None)."""
+        if self.is_valid(instance):
+            return []
+        found: list[Violation] = []
+        for error in _leaf_errors(self._slow.iter_errors(instance)):
+            found.append(_violation(error, pointer_prefix, self._slow_root))
+        # Stable order: by field, then detail; duplicates (same field and detail) once.
+        unique = {(v.field, v.detail): v for v in found}
+        return sorted(unique.values(), key=lambda v: (v.field, v.detail))
+
+
+def _leaf_errors(errors: Iterator[jsonschema.ValidationError]) -> Iterator[jsonschema.ValidationError]:
+    """Descend into allOf/anyOf/oneOf/if-then contexts so each error names the deepest node."""
+    for error in errors:
+        if error.context and error.validator in ("anyOf", "oneOf") and not _annotated(error.schema):
+            # The branch that got furthest explains best; ties keep them all.
+            best = max((len(e.absolute_path) for e in error.context), default=0)
+            yield from _leaf_errors(iter([e for e in error.context if len(e.absolute_path) == best]))
+        else:
+            yield error
+
+
+def _annotated(schema: Any) -> bool:
+    return isinstance(schema, dict) and (ERROR_ANNOTATION in schema or MISSING_ANNOTATION in schema)
+
+
+def _pointer(parts: Any) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _violation(error: jsonschema.ValidationError, prefix: str, root: dict[str, Any]) -> Violation:
+    field_ = prefix + _pointer(error.absolute_path)
+    code = None
+    if error.validator == "required" and isinstance(error.schema, dict):
+        missing = re.match(r"'(.*)' is a required property", error.message)
+        name = missing.group(1) if missing else None
+        if name is not None:
+            field_ = f"{field_}/{name}"
+            prop = _resolve(error.schema.get("properties", {}).get(name), root)
+            if isinstance(prop, dict):
+                code = prop.get(MISSING_ANNOTATION)
+        if code is None:
+            code = error.schema.get(MISSING_ANNOTATION)
+    elif isinstance(error.schema, dict):
+        code = error.schema.get(ERROR_ANNOTATION)
+    return Violation(field=field_ or "/", detail=error.message, code=code)
+
+
+def _resolve(schema: Any, root: dict[str, Any]) -> Any:
+    """Follow local $refs against the validator's root (which carries `components`)."""
+    while isinstance(schema, dict) and "$ref" in schema and schema["$ref"].startswith("#/"):
+        node: Any = root
+        for part in schema["$ref"][2:].split("/"):
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+        schema = node
+    return schema
+
+
+@dataclass
+class Parameter:
+    name: str
+    location: str
+    required: bool
+    validator: SchemaValidator
+    schema: dict[str, Any]
+
+
+@dataclass
+class Operation:
+    """One operation of the spec with its compiled validators."""
+
+    operation_id: str
+    method: str
+    path: str
+    parameters: list[Parameter]
+    body: SchemaValidator | None
+    body_required: bool
+    responses: dict[str, SchemaValidator | None] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def response_validator(self, status: int) -> SchemaValidator | None:
+        """The schema for a status, falling back to `default`; KeyError when undocumented."""
+        for key in (str(status), f"{str(status)[0]}XX", "default"):
+            if key in self.responses:
+                return self.responses[key]
+        raise KeyError(f"{self.method.upper()} {self.path} does not document status {status}")
+
+
+class Contract:
+    """The parsed spec and everything derived from it."""
+
+    def __init__(self, spec: dict[str, Any], source: str):
+        self.spec = spec
+        self.source = source
+        self.components = spec.get("components", {})
+        self._validators: dict[str, SchemaValidator] = {}
+        self.operations: dict[str, Operation] = {}
+        for path, item in spec.get("paths", {}).items():
+            self._add_operations(path, item)
+        for name, item in spec.get("webhooks", {}).items():
+            self._add_operations(name, item, webhook=True)
+
+    # -- compilation -------------------------------------------------------------------
+    def _resolve(self, node: Any) -> Any:
+        while isinstance(node, dict) and "$ref" in node:
+            target: Any = self.spec
+            for part in node["$ref"][2:].split("/"):
+                target = target[part.replace("~1", "/").replace("~0", "~")]
+            node = target
+        return node
+
+    def validator(self, schema: dict[str, Any]) -> SchemaValidator:
+        """A compiled validator for a schema (a component `$ref` or an inline schema)."""
+        key = repr(schema)
+        if key not in self._validators:
+            self._validators[key] = SchemaValidator(schema, self.components)
+        return self._validators[key]
+
+    def component_validator(self, name: str) -> SchemaValidator:
+        return self.validator({"$ref": f"#/components/schemas/{name}"})
+
+    def _add_operations(self, path: str, item: dict[str, Any], webhook: bool = False) -> None:
+        shared = item.get("parameters", [])
+        for method in HTTP_METHODS:
+            op = item.get(method)
+            if op is None:
+                continue
+            params: dict[tuple[str, str], Parameter] = {}
+            for raw in [*shared, *op.get("parameters", [])]:
+                p = self._resolve(raw)
+                params[(p["name"], p["in"])] = Parameter(
+                    name=p["name"], location=p["in"], required=bool(p.get("required")),
+                    validator=self.validator(p["schema"]), schema=self._resolve(p["schema"]))
+            body = self._resolve(op.get("requestBody")) if op.get("requestBody") else None
+            body_schema = body and body.get("content", {}).get("application/json", {}).get("schema")
+            responses = {}
+            for status, resp in op.get("responses", {}).items():
+                resp = self._resolve(resp)
+                media = resp.get("content", {})
+                schema = (media.get("application/json") or {}).get("schema")
+                responses[str(status)] = self.validator(schema) if schema else None
+            oid = op["operationId"]
+            self.operations[oid] = Operation(
+                operation_id=oid, method=method, path=path if not webhook else f"webhook:{path}",
+                parameters=list(params.values()),
+                body=self.validator(body_schema) if body_schema else None,
+                body_required=bool(body and body.get("required")),
+                responses=responses, raw=op)
+
+    # -- catalogues --------------------------------------------------------------------
+    @functools.cached_property
+    def workflow_errors(self) -> dict[int, str]:
+        """Documented v2 codes and their exact messages (components `WorkflowErrorNNNN`)."""
+        out = {}
+        for name, schema in self.components.get("schemas", {}).items():
+            if re.fullmatch(r"WorkflowError\d+", name):
+                props = schema["properties"]
+                out[props["code"]["const"]] = props["message"]["const"]
+        return out
+
+    @functools.cached_property
+    def legacy_item_errors(self) -> dict[int, str]:
+        """Documented v1.1 item failure codes and messages (`LegacyItemFailure`)."""
+        return _const_pairs(self.components["schemas"]["LegacyItemFailure"]["oneOf"])
+
+    @functools.cached_property
+    def wrapped_errors(self) -> dict[int, str]:
+        """Item failures of the wrapped Intouch APIs (`WrappedItemFailure`), e.g. 744."""
+        return _const_pairs(self.components["schemas"]["WrappedItemFailure"]["oneOf"])
+
+    @functools.cached_property
+    def request_types(self) -> dict[str, dict[str, Any]]:
+        """`x-request-types`: URL name -> schema name, response name, event name, wrapped path/method."""
+        out = {}
+        for url_name, entry in self.spec["x-request-types"].items():
+            schema_name = entry["schema"].rsplit("/", 1)[-1]
+            create = self.components["schemas"][schema_name]
+            call = self._resolve(create["properties"]["payload"]["properties"]["IntouchAPITask-Payload"])
+            method = call["properties"]["method"]
+            out[url_name] = {
+                **entry,
+                "schemaName": schema_name,
+                "path": call["properties"]["path"]["const"],
+                "methods": [method["const"]] if "const" in method else list(method["enum"]),
+            }
+        return out
+
+    def webhook(self, name: str = "requestWorkflowEvent") -> Operation:
+        return self.operations[name]
+
+
+def _const_pairs(branches: list[dict[str, Any]]) -> dict[int, str]:
+    return {b["properties"]["code"]["const"]: b["properties"]["message"]["const"] for b in branches}
+
+
+@functools.lru_cache(maxsize=4)
+def _load(path: str, mtime: float) -> Contract:
+    with open(path, encoding="utf-8") as handle:
+        spec = yaml.safe_load(handle)
+    return Contract(spec, source=path)
+
+
+def load_contract(path: str | os.PathLike[str] | None = None) -> Contract:
+    """The contract at `path` (default: spec_path()), parsed and compiled once per file version."""
+    resolved = Path(path) if path else spec_path()
+    return _load(str(resolved), resolved.stat().st_mtime)
