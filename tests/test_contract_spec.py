@@ -1,0 +1,132 @@
+"""openapi.yaml is a valid OpenAPI 3.1 document with the shape issue 2 and DESIGN.md §3 promise.
+
+Validity alone lets a spec forget an operationId, an error response or a security scheme;
+these checks hold it to what the mock, the fuzzer and the users rely on.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+from openapi_spec_validator import OpenAPIV31SpecValidator, validate
+
+from mockserver.contract import load_contract
+from seed_docs import SHARED
+
+CONTRACT = load_contract()
+SPEC = CONTRACT.spec
+# The path operations (the webhook is the receiver's operation, not ours).
+PATH_OPERATIONS = {oid: op for oid, op in CONTRACT.operations.items() if not op.path.startswith("webhook:")}
+# DESIGN.md §3, "Admin API" (a promise to users; checked against DESIGN.md itself when ../shared is there).
+ADMIN_OPERATIONS = {
+    ("get", "/__admin/health"), ("post", "/__admin/reset"), ("get", "/__admin/journal"),
+    ("get", "/__admin/events"), ("post", "/__admin/subscriptions"), ("post", "/__admin/faults"),
+}
+
+
+_resolve = CONTRACT._resolve  # follows local $refs through the whole spec
+
+
+def test_spec_is_valid_openapi_3_1():
+    assert SPEC["openapi"].startswith("3.1")
+    validate(SPEC, cls=OpenAPIV31SpecValidator)
+
+
+def test_every_operation_has_a_unique_operation_id():
+    ids = []
+    for item in [*SPEC["paths"].values(), *SPEC["webhooks"].values()]:
+        for method, op in item.items():
+            if method in ("get", "put", "post", "delete", "patch", "head", "options"):
+                assert op.get("operationId"), f"{method} without operationId"
+                ids.append(op["operationId"])
+    assert len(ids) == len(set(ids)) == len(CONTRACT.operations)
+
+
+def _expected_4xx(op) -> set[str]:
+    """The client errors an operation must document, from what it takes and who may call it."""
+    raw = op.raw
+    expected = set()
+    takes_input = raw.get("requestBody") or any(p.location != "header" or p.required for p in op.parameters)
+    if takes_input:
+        expected.add("400")
+    if raw.get("security", SPEC.get("security")):
+        expected.add("401")
+    if "workflow" in raw.get("tags", []):
+        expected.add("403")  # CanMakeRequest / CanCheckRequest
+    if raw.get("requestBody") and "admin" not in raw.get("tags", []):
+        expected.add("413")
+    if any(p.name == "requestId" and p.location == "path" for p in op.parameters) or raw.get("operationId") == "decideRequest":
+        expected.add("404")
+    if raw.get("operationId") == "decideRequest":
+        expected.add("409")
+    return expected
+
+
+@pytest.mark.parametrize("operation_id", sorted(PATH_OPERATIONS))
+def test_operation_documents_its_client_errors(operation_id):
+    op = PATH_OPERATIONS[operation_id]
+    documented = set(op.raw["responses"])
+    missing = _expected_4xx(op) - documented
+    assert not missing, f"{operation_id} does not document {sorted(missing)}"
+    for status in documented:
+        if status.startswith("4"):
+            assert op.responses[status] is not None, f"{operation_id} {status} has no JSON schema"
+
+
+def test_workflow_and_legacy_operations_are_counted():
+    tags = {}
+    for op in PATH_OPERATIONS.values():
+        for tag in op.raw.get("tags", []):
+            tags.setdefault(tag, set()).add(op.operation_id)
+    assert tags["workflow"] == {"createRequest", "decideRequest", "getRequest", "listRequests"}
+    assert len(tags["legacy"]) == 5
+    print(f"\n{len(CONTRACT.operations)} operations ({len(PATH_OPERATIONS)} paths + webhooks): "
+          + ", ".join(f"{t} {len(ids)}" for t, ids in sorted(tags.items())))
+
+
+def test_the_three_security_schemes_exist():
+    schemes = SPEC["components"]["securitySchemes"].values()
+    assert any(s["type"] == "http" and s["scheme"].lower() == "basic" for s in schemes)
+    headers = {s["name"] for s in schemes if s["type"] == "apiKey" and s["in"] == "header"}
+    assert {"X-CAP-UI-AUTH-TOKEN", "X-CAP-API-AUTH-ORG-ID"} <= headers
+
+
+def test_workflow_operations_accept_basic_or_ui_token_with_org_header():
+    by_header = {name: s.get("name") for name, s in SPEC["components"]["securitySchemes"].items()}
+    for op in PATH_OPERATIONS.values():
+        if "workflow" not in op.raw["tags"]:
+            continue
+        alternatives = [{by_header[name] or name for name in requirement} for requirement in op.raw["security"]]
+        basic = [n for n, s in SPEC["components"]["securitySchemes"].items() if s["type"] == "http"][0]
+        assert {basic, "X-CAP-API-AUTH-ORG-ID"} in alternatives, op.operation_id
+        assert {"X-CAP-UI-AUTH-TOKEN", "X-CAP-API-AUTH-ORG-ID"} in alternatives, op.operation_id
+
+
+def test_request_workflow_event_is_a_3_1_webhook():
+    hook = SPEC["webhooks"]["requestWorkflowEvent"]["post"]
+    assert hook["requestBody"]["required"] is True
+    assert CONTRACT.webhook().body is not None
+
+
+def test_admin_operations_of_design_section_3_exist_with_tag_admin():
+    for method, path in ADMIN_OPERATIONS:
+        op = SPEC["paths"].get(path, {}).get(method)
+        assert op is not None, f"{method.upper()} {path} missing"
+        assert op.get("tags") == ["admin"], f"{method.upper()} {path} tags {op.get('tags')}"
+    assert SPEC["paths"]["/openapi.yaml"]["get"]["tags"] == ["admin"]
+
+
+@pytest.mark.skipif(not (SHARED / "DESIGN.md").exists(), reason="../shared/DESIGN.md not beside the repo")
+def test_admin_list_matches_design_md():
+    design = (SHARED / "DESIGN.md").read_text(encoding="utf-8")
+    section = design.split("## 3.", 1)[1]
+    promised = {(m.lower(), p) for m, p in re.findall(r"`(GET|POST) (/__admin/\w+)`", section)}
+    assert promised == ADMIN_OPERATIONS
+
+
+def test_request_type_is_the_enum_of_the_six_documented_types():
+    param = _resolve(SPEC["components"]["parameters"]["RequestType"])
+    assert param["schema"]["enum"] == list(SPEC["x-request-types"])
+    assert sorted(CONTRACT.request_types) == sorted([
+        "CUSTOMER-STATUS-CHANGE", "POINTS-REDEMPTION", "GOODWILL-POINTS",
+        "EARN-BADGE", "ISSUE-BADGE", "RETRO-TRANSACTION"])
