@@ -1,0 +1,82 @@
+"""`mockserver serve` (gunicorn) and `mockserver token USER`."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from .config import DEFAULT_DB, MockConfig, Subscription
+from .identity import Directory
+
+
+def _header(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected 'Name: value', got {text!r}")
+    return name.strip(), value.strip()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mockserver", description="Stateful mock of Capillary's request workflow APIs.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the mock (gunicorn)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=4010)
+    serve.add_argument("--db", default=DEFAULT_DB, help="SQLite file, or :memory: for a throwaway run")
+    serve.add_argument("--webhook", action="append", default=[], metavar="URL", help="deliver events to URL (repeatable)")
+    serve.add_argument("--webhook-header", action="append", default=[], type=_header, metavar="'Name: value'",
+                       help="header sent with every delivery (repeatable), e.g. 'Authorization: Bearer x'")
+    serve.add_argument("--config", type=Path, help="users file (YAML/JSON) replacing the default identities")
+    serve.add_argument("--workers", type=int, default=2)
+    serve.add_argument("--threads", type=int, default=8, help="threads per worker")
+    serve.add_argument("--strict", action="store_true", help="check every answer against openapi.yaml")
+    serve.add_argument("--chain", action="store_true", help="really call the payload's hostname + path on approval")
+    serve.add_argument("--fixtures", type=Path, help="preload lifecycle fixtures from this folder")
+    serve.add_argument("--jwt-secret", default=os.environ.get("MOCKSERVER_JWT_SECRET"))
+    token = sub.add_parser("token", help="print an X-CAP-UI-AUTH-TOKEN for a configured user")
+    token.add_argument("user")
+    token.add_argument("--config", type=Path)
+    token.add_argument("--ttl", type=int, default=3600, help="seconds the token is valid")
+    token.add_argument("--jwt-secret", default=os.environ.get("MOCKSERVER_JWT_SECRET"))
+    return parser
+
+
+def config_from(args: argparse.Namespace) -> MockConfig:
+    headers = dict(args.webhook_header)
+    extra: dict[str, Any] = {"jwt_secret": args.jwt_secret} if args.jwt_secret else {}
+    return MockConfig(db=args.db, users_file=args.config, strict=args.strict, chain_calls=args.chain,
+                      webhooks=tuple(Subscription(u, headers) for u in args.webhook),
+                      fixtures_dir=args.fixtures, **extra)
+
+
+def serve(args: argparse.Namespace) -> int:
+    from .server import run  # gunicorn is imported only to serve
+    config = config_from(args)
+    workers = args.workers
+    if config.in_memory and workers > 1:
+        print("mockserver: --db :memory: lives in one process; serving with 1 worker", file=sys.stderr)
+        workers = 1
+    return run(config, host=args.host, port=args.port, workers=workers, threads=args.threads)
+
+
+def token(args: argparse.Namespace) -> int:
+    defaults = MockConfig()
+    directory = Directory.from_file(args.config, args.jwt_secret or defaults.jwt_secret, args.ttl)
+    if args.user not in directory.users:
+        print(f"mockserver: no user {args.user!r}; known: {', '.join(sorted(directory.users))}", file=sys.stderr)
+        return 2
+    print(directory.issue_token(args.user, args.ttl))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    return {"serve": serve, "token": token}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

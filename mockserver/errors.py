@@ -1,0 +1,96 @@
+"""Error answers in the envelope of the API that was called, with the spec's exact messages.
+
+Handlers and the validation step raise `ApiError` with a documented code; this module
+turns it into the v2 `{"errors": [...]}` envelope, the v1.1 `response.status` envelope or
+the admin API's `{"error": ...}`, so no handler ever writes an error body by hand.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .contract import Contract
+
+WORKFLOW, LEGACY, ADMIN = "workflow", "legacy", "admin"
+INVALID_PAYLOAD = 2008
+LEGACY_STATUS = {
+    400: "Invalid request",
+    401: "Unauthorized",
+    403: "No permissions",
+    404: "Not found",
+    405: "Method not allowed",
+    413: "Invalid request",
+    415: "Invalid request",
+}
+
+
+@dataclass
+class Problem:
+    """One thing wrong with a request: the documented code (if any), where, and what."""
+
+    code: int | None = None
+    field: str | None = None
+    detail: str | None = None
+
+
+@dataclass
+class ApiError(Exception):
+    """Raise to answer with an error; `problems` carry codes (None means the default for the status)."""
+
+    status: int
+    problems: list[Problem] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, status: int, code: int | None = None, field: str | None = None, detail: str | None = None) -> "ApiError":
+        return cls(status, [Problem(code, field, detail)])
+
+
+def family_of_path(path: str) -> str:
+    if path.startswith("/v1.1/"):
+        return LEGACY
+    if path.startswith("/api_gateway/"):
+        return WORKFLOW
+    return ADMIN
+
+
+def render(error: ApiError, family: str, contract: Contract) -> tuple[dict[str, Any], int]:
+    if family == WORKFLOW:
+        return _workflow_body(error, contract), error.status
+    if family == LEGACY:
+        return _legacy_body(error), error.status
+    details = [p.detail if not p.field else f"{p.field}: {p.detail}" for p in error.problems if p.detail]
+    body: dict[str, Any] = {"error": _admin_message(error.status)}
+    if details:
+        body["details"] = details
+    return body, error.status
+
+
+def _workflow_body(error: ApiError, contract: Contract) -> dict[str, Any]:
+    messages = contract.workflow_errors
+    entries = []
+    for problem in error.problems or [Problem()]:
+        code = problem.code if problem.code in messages else INVALID_PAYLOAD
+        entry: dict[str, Any] = {"status": False, "code": code, "message": messages[code]}
+        if problem.field:
+            entry["field"] = problem.field
+        if problem.detail:
+            entry["detail"] = problem.detail
+        entries.append(entry)
+    return {"errors": entries}
+
+
+def _legacy_body(error: ApiError) -> dict[str, Any]:
+    status = error.status if error.status in LEGACY_STATUS else 400
+    body: dict[str, Any] = {"response": {"status": {
+        "success": "false", "code": status if status in (400, 401, 403) else 400,
+        "message": LEGACY_STATUS[status] if status in (400, 401, 403) else LEGACY_STATUS[400]}}}
+    problems = [{"field": p.field, "detail": p.detail} if p.field else {"detail": p.detail}
+                for p in error.problems if p.detail]
+    if problems and status not in (401, 403):
+        body["response"]["errors"] = problems
+    return body
+
+
+def _admin_message(status: int) -> str:
+    return {400: "invalid request", 404: "not found", 405: "method not allowed", 413: "body too large",
+            415: "body must be application/json"}.get(status, "error")

@@ -1,0 +1,135 @@
+"""Who is calling: users, organisations and permissions, and the two ways to prove it.
+
+Capillary documents Basic auth (`user:password`, or `user:md5(password)` for till
+credentials) and an Intouch user JWT in `X-CAP-UI-AUTH-TOKEN`; both are accepted here.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import jwt
+import yaml
+
+CAN_MAKE = "CanMakeRequest"
+CAN_CHECK = "CanCheckRequest"
+TOKEN_HEADER = "X-CAP-UI-AUTH-TOKEN"
+DEFAULT_ORG = 51250
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    password: str
+    user_id: int
+    org_id: int
+    permissions: frozenset[str]
+    email: str
+    trusted: bool = False  # a trusted integration: its retro requests skip the checker
+
+    def can(self, any_of: Iterable[str]) -> bool:
+        return any(p in self.permissions for p in any_of)
+
+
+def _user(name: str, uid: int, perms: Iterable[str], org: int = DEFAULT_ORG, trusted: bool = False) -> User:
+    return User(name, name, uid, org, frozenset(perms), f"{name}@capillary.mock", trusted)
+
+
+DEFAULT_USERS = (
+    _user("maker", 232134, [CAN_MAKE]),
+    _user("checker", 233253, [CAN_CHECK]),
+    _user("supervisor", 240001, [CAN_MAKE, CAN_CHECK]),
+    _user("viewer", 240002, []),
+    _user("outsider", 250001, [CAN_MAKE, CAN_CHECK], org=51251),
+    _user("integration", 240003, [CAN_MAKE], trusted=True),
+)
+
+
+class Directory:
+    """The configured users, and credential checks against them."""
+
+    def __init__(self, users: Iterable[User], secret: str, token_ttl_s: int = 3600):
+        self.users = {u.username: u for u in users}
+        self._by_id = {u.user_id: u for u in self.users.values()}
+        self._secret = secret
+        self._ttl = token_ttl_s
+
+    @classmethod
+    def from_file(cls, path: Path | None, secret: str, token_ttl_s: int = 3600) -> "Directory":
+        """Users from a YAML/JSON file (`users: [{username, password, id, org, permissions, email, trusted}]`)."""
+        if path is None:
+            return cls(DEFAULT_USERS, secret, token_ttl_s)
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        users = [
+            User(str(u["username"]), str(u["password"]), int(u["id"]), int(u.get("org", DEFAULT_ORG)),
+                 frozenset(u.get("permissions", [])), str(u.get("email", f"{u['username']}@capillary.mock")),
+                 bool(u.get("trusted", False)))
+            for u in raw.get("users", [])
+        ]
+        if not users:
+            raise ValueError(f"{path}: no users under 'users:'")
+        return cls(users, secret, token_ttl_s)
+
+    def by_id(self, user_id: int) -> User | None:
+        return self._by_id.get(user_id)
+
+    # -- credentials -------------------------------------------------------------------
+    def authenticate(self, headers: Mapping[str, str]) -> User | None:
+        """The user the request's credentials prove, or None (missing, unknown, wrong, expired)."""
+        token = headers.get(TOKEN_HEADER)
+        if token:
+            return self.verify_token(token)
+        auth = headers.get("Authorization", "")
+        if auth[:6].lower() == "basic ":
+            return self._basic(auth[6:].strip())
+        return None
+
+    def _basic(self, encoded: str) -> User | None:
+        try:
+            username, _, secret = base64.b64decode(encoded, validate=True).decode("utf-8").partition(":")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return None
+        user = self.users.get(username)
+        if user is None:
+            return None
+        digest = hashlib.md5(user.password.encode("utf-8")).hexdigest()
+        if hmac.compare_digest(secret, user.password) or hmac.compare_digest(secret.lower(), digest):
+            return user
+        return None
+
+    def issue_token(self, username: str, ttl_s: int | None = None, now: float | None = None) -> str:
+        """An HS256 JWT for a configured user, as `mockserver token USER` prints it."""
+        user = self.users[username]
+        issued = int(now if now is not None else time.time())
+        claims: dict[str, Any] = {
+            "sub": user.username, "uid": user.user_id, "org": user.org_id,
+            "perms": sorted(user.permissions), "iat": issued, "exp": issued + (ttl_s or self._ttl),
+        }
+        return jwt.encode(claims, self._secret, algorithm="HS256")
+
+    def verify_token(self, token: str) -> User | None:
+        try:
+            claims = jwt.decode(token, self._secret, algorithms=["HS256"], options={"require": ["exp", "sub"]})
+        except jwt.PyJWTError:
+            return None
+        user = self.users.get(str(claims.get("sub")))
+        if user is None or claims.get("uid") != user.user_id:
+            return None
+        return user
+
+
+def basic_header(username: str, password: str) -> str:
+    """`Authorization` value for Basic credentials (a helper for tests and the CLI)."""
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+def describe(user: User) -> str:
+    return json.dumps({"username": user.username, "id": user.user_id, "org": user.org_id,
+                       "permissions": sorted(user.permissions)})

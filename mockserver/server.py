@@ -1,0 +1,63 @@
+"""Serving under gunicorn: one app per worker process, state shared through SQLite.
+
+Start-up work that must happen once (releasing decisions a crash left half-done, the
+webhook dispatcher) runs in the arbiter, not in each worker.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+from gunicorn.app.base import BaseApplication
+
+from . import repository as repo
+from .config import MockConfig
+from .store import SqliteStore
+
+log = logging.getLogger("mockserver")
+# Hooks other modules add (e.g. the webhook dispatcher), called with (config, server) when gunicorn is ready.
+ON_READY: list[Callable[[MockConfig, Any], None]] = []
+
+
+class MockApplication(BaseApplication):
+    def __init__(self, config: MockConfig, options: dict[str, Any]):
+        self.mock_config = config
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from .app import create_app
+        return create_app(self.mock_config)
+
+
+def recover(config: MockConfig) -> None:
+    """Decisions under way when the last process died never happened: release their claims."""
+    if config.in_memory:
+        return
+    store = SqliteStore(config.db)
+    with store.transaction() as tx:
+        released = repo.release_all_claims(tx)
+    store.close()
+    if released:
+        log.info("released %d decision(s) interrupted by the last shutdown", released)
+
+
+def run(config: MockConfig, host: str, port: int, workers: int, threads: int) -> int:
+    recover(config)
+
+    def when_ready(server: Any) -> None:
+        for hook in ON_READY:
+            hook(config, server)
+        log.info("mock ready on http://%s:%d (state: %s)", host, port, config.db)
+
+    options = {
+        "bind": f"{host}:{port}", "workers": workers, "threads": threads, "worker_class": "gthread",
+        "preload_app": config.in_memory, "when_ready": when_ready, "accesslog": None,
+        "errorlog": "-", "loglevel": "warning", "graceful_timeout": 5, "timeout": 60, "keepalive": 5,
+    }
+    MockApplication(config, options).run()
+    return 0

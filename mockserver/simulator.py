@@ -1,0 +1,234 @@
+"""What the wrapped Intouch API answers when a request is approved.
+
+Three sources, strongest first: an outcome forced for this call (`X-Mock-Outcome` header or
+a queued fault from `POST /__admin/faults`), a real call to the payload's hostname + path
+(opt-in `--chain`, so the mock can chain to another mock), and the rules below, which play
+the documented behaviour of each wrapped API (a reused `external_reference_number` fails
+with 744, an identifier name the wrapped API does not support with 8013, ...).
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import random
+import sqlite3
+import uuid
+from dataclasses import dataclass
+from email.utils import formatdate
+from typing import Any, Callable
+
+import requests
+
+from .contract import Contract
+from .request_types import RequestType
+
+SUCCESS, FAILURE, TIMEOUT = "success", "failure", "timeout"
+
+
+@dataclass(frozen=True)
+class Forced:
+    """An outcome imposed on one wrapped call."""
+
+    outcome: str
+    status: int | None = None
+    body: dict[str, Any] | None = None
+    latency_ms: int = 0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    succeeded: bool
+    output: dict[str, Any]           # IntouchAPITask_Output: status, headers (lists), body
+    remember: tuple[str, str] | None = None  # a (kind, value) the org has now used
+
+
+@dataclass(frozen=True)
+class CallContext:
+    contract: Contract
+    rtype: RequestType
+    call: dict[str, Any]             # IntouchAPITask-Payload
+    org_id: int
+    maker_id: int
+
+
+# -- answers ---------------------------------------------------------------------------
+def _till(call: dict[str, Any]) -> str:
+    auth = str(call.get("headers", {}).get("Authorization", ""))
+    if auth[:6].lower() == "basic ":
+        try:
+            return base64.b64decode(auth[6:].strip(), validate=True).decode("utf-8").partition(":")[0]
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return ""
+    return ""
+
+
+def output(ctx: CallContext, status: int, body: dict[str, Any] | None, item_code: int | None, ok: bool) -> dict[str, Any]:
+    """IntouchAPITask_Output as the documents show it: numeric status, header values as lists."""
+    request_id = uuid.uuid4().hex
+    text = json.dumps(body) if body is not None else ""
+    headers = {
+        "Date": [formatdate(usegmt=True)],
+        "Content-Type": ["application/json; charset=UTF-8"],
+        "Content-Length": [str(len(text.encode("utf-8")))],
+        "Connection": ["keep-alive"],
+        "X-Application-Context": ["application:1900"],
+        "Host": ["intouch-api-mock"],
+        "uri_path": [ctx.rtype.wrapped_path.rstrip("/") or "/"],
+        "org_id": [str(ctx.org_id)],
+        "status_code": [str(item_code if item_code is not None else status)],
+        "success": ["1" if ok else "0"],
+        "fail": ["0" if ok else "1"],
+        "X-CAP-REQUEST-ID": [request_id],
+        "till": [_till(ctx.call)],
+        "X-Cap-RequestID": [request_id],
+        "X-Frame-Options": ["SAMEORIGIN", "SAMEORIGIN"],
+    }
+    return {"status": status, "headers": headers, "body": body}
+
+
+def v2_failure(ctx: CallContext, status: int, code: int) -> Outcome:
+    message = ctx.contract.wrapped_errors.get(code) or ctx.contract.legacy_item_errors.get(code, "Request failed")
+    body = {"errors": [{"status": False, "code": code, "message": message}], "warnings": []}
+    return Outcome(False, output(ctx, status, body, code, False))
+
+
+def redemption_failure(ctx: CallContext, code: int) -> Outcome:
+    """The v1.1 points API fails inside a 200, as in the documented 744 example."""
+    redeem = ctx.call["body"]["root"]["redeem"]
+    message = ctx.contract.wrapped_errors.get(code) or ctx.contract.legacy_item_errors[code]
+    body = {"response": {
+        "status": {"success": "false", "code": 500, "message": "All requests have failed due to errors"},
+        "responses": {"points": {
+            **{k: str(v) for k, v in redeem.get("customer", {}).items()},
+            "points_redeemed": str(redeem.get("points_redeemed", "")),
+            "redemption_purpose": "", "redeemed_value": 0.0, "side_effects": {"effect": []},
+            "item_status": {"success": "false", "code": code, "message": message}}}}}
+    return Outcome(False, output(ctx, 200, body, code, False))
+
+
+def _ids(ctx: CallContext) -> random.Random:
+    return random.Random(f"{ctx.org_id}:{json.dumps(ctx.call, sort_keys=True)}")
+
+
+def _success(ctx: CallContext, remember: tuple[str, str] | None = None) -> Outcome:
+    body = SUCCESS_BODIES[ctx.rtype.url_name](ctx)
+    status = 201 if ctx.rtype.url_name in ("GOODWILL-POINTS", "RETRO-TRANSACTION") else 200
+    return Outcome(True, output(ctx, status, body, 200 if status == 200 else None, True), remember)
+
+
+def _redeem_success(ctx: CallContext) -> dict[str, Any]:
+    redeem = ctx.call["body"]["root"]["redeem"]
+    return {"response": {
+        "status": {"success": "true", "code": 200, "message": "Success"},
+        "responses": {"points": {
+            **{k: str(v) for k, v in redeem.get("customer", {}).items()},
+            "points_redeemed": str(redeem.get("points_redeemed", "")),
+            "redemption_purpose": "", "redeemed_value": float(redeem.get("points_redeemed", 0) or 0),
+            "side_effects": {"effect": []},
+            "item_status": {"success": "true", "code": 800, "message": "Points redeemed"}}}}}
+
+
+def _badge_expiry(ctx: CallContext) -> float:
+    return 1.7e9 + _ids(ctx).randrange(10**8)
+
+
+SUCCESS_BODIES: dict[str, Callable[[CallContext], dict[str, Any]]] = {
+    "CUSTOMER-STATUS-CHANGE": lambda ctx: {"warnings": []},
+    "POINTS-REDEMPTION": _redeem_success,
+    "GOODWILL-POINTS": lambda ctx: {"createdId": _ids(ctx).randrange(1, 10**6), "warnings": []},
+    "EARN-BADGE": lambda ctx: {"data": {
+        "badgeMetaId": ctx.call["body"]["badgeMetaId"], "customerId": ctx.call["body"]["customerId"],
+        "earnedBadgeId": "%024x" % _ids(ctx).getrandbits(96), "expiresOn": _badge_expiry(ctx)},
+        "errors": [], "warnings": []},
+    "ISSUE-BADGE": lambda ctx: {"data": {
+        "badgeMetaId": ctx.call["body"]["badgeMetaId"], "triggeredBy": ctx.call["body"]["triggeredBy"],
+        "expiresOn": _badge_expiry(ctx),
+        "issuedBadges": [{"customerId": c, "issuedId": "%024x" % _ids(ctx).getrandbits(96)}
+                         for c in ctx.call["body"]["customers"]],
+        **({"requestId": ctx.call["body"]["requestId"]} if "requestId" in ctx.call["body"] else {})},
+        "errors": [], "warnings": []},
+    "RETRO-TRANSACTION": lambda ctx: {"createdId": _ids(ctx).randrange(10**9, 10**10), "warnings": [], "errors": []},
+}
+
+
+# -- rules -----------------------------------------------------------------------------
+def _used(tx: sqlite3.Connection, org_id: int, kind: str, value: str) -> bool:
+    return tx.execute("SELECT 1 FROM used_references WHERE org_id = ? AND kind = ? AND value = ?",
+                      (org_id, kind, value)).fetchone() is not None
+
+
+def _redemption(ctx: CallContext, tx: sqlite3.Connection) -> Outcome:
+    if not ctx.call.get("headers", {}).get("X-CAP-CLIENT-SIGNATURE"):
+        return redemption_failure(ctx, 1629)
+    ref = ctx.call["body"]["root"]["redeem"].get("external_reference_number")
+    if ref and _used(tx, ctx.org_id, "redemption-reference", str(ref)):
+        return redemption_failure(ctx, 744)
+    return _success(ctx, ("redemption-reference", str(ref)) if ref else None)
+
+
+def _status_change(ctx: CallContext, tx: sqlite3.Connection) -> Outcome:
+    query = ctx.call.get("queryParams", {})
+    found = ctx.contract.component_validator("UpdateCustomerStatusQuery").violations(query)
+    if found:
+        return v2_failure(ctx, 400, found[0].code or 8013)
+    return _success(ctx)
+
+
+def _retro(ctx: CallContext, tx: sqlite3.Connection) -> Outcome:
+    txn = str(ctx.call["body"]["transactionId"])
+    if _used(tx, ctx.org_id, "retro-transaction", txn):
+        return v2_failure(ctx, 400, 1627)
+    return _success(ctx, ("retro-transaction", txn))
+
+
+RULES: dict[str, Callable[[CallContext, sqlite3.Connection], Outcome]] = {
+    "POINTS-REDEMPTION": _redemption,
+    "CUSTOMER-STATUS-CHANGE": _status_change,
+    "RETRO-TRANSACTION": _retro,
+}
+
+DEFAULT_FAILURES: dict[str, Callable[[CallContext], Outcome]] = {
+    "POINTS-REDEMPTION": lambda ctx: redemption_failure(ctx, 744),
+    "CUSTOMER-STATUS-CHANGE": lambda ctx: v2_failure(ctx, 400, 8015),
+}
+
+
+def simulate(ctx: CallContext, tx: sqlite3.Connection) -> Outcome:
+    """The rule-based outcome; runs inside the decision's transaction so rules see committed history."""
+    rule = RULES.get(ctx.rtype.url_name)
+    return rule(ctx, tx) if rule else _success(ctx)
+
+
+def forced(ctx: CallContext, force: Forced) -> Outcome:
+    if force.outcome == SUCCESS:
+        return _success(ctx)
+    if force.outcome == TIMEOUT:
+        return Outcome(False, {"status": 504, "headers": {}, "body": None})
+    if force.status is not None or force.body is not None:
+        status = force.status or 500
+        return Outcome(False, output(ctx, status, force.body, None, False))
+    default = DEFAULT_FAILURES.get(ctx.rtype.url_name)
+    return default(ctx) if default else v2_failure(ctx, 500, 500)
+
+
+def chained(ctx: CallContext, timeout_s: float) -> Outcome:
+    """Really call hostname + path (angle brackets from the documents stripped)."""
+    base = str(ctx.call["hostname"]).strip("<>").rstrip("/")
+    try:
+        answer = requests.request(ctx.call["method"], base + ctx.call["path"], params=ctx.call.get("queryParams") or None,
+                                  json=ctx.call.get("body"), headers=ctx.call.get("headers") or {}, timeout=timeout_s)
+    except requests.Timeout:
+        return Outcome(False, {"status": 504, "headers": {}, "body": None})
+    except requests.RequestException as exc:
+        return Outcome(False, {"status": 502, "headers": {}, "body": {"errors": [
+            {"status": False, "code": 502, "message": f"wrapped call failed: {type(exc).__name__}"}]}})
+    try:
+        body = answer.json()
+        body = body if isinstance(body, dict) else {"value": body}
+    except ValueError:
+        body = {"text": answer.text[:4096]} if answer.text else None
+    headers: dict[str, list[str]] = {}
+    for key, value in answer.raw.headers.items() if answer.raw is not None else answer.headers.items():
+        headers.setdefault(key, []).append(value)
+    return Outcome(200 <= answer.status_code < 300, {"status": answer.status_code, "headers": headers, "body": body})

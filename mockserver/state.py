@@ -1,0 +1,44 @@
+"""The per-app bundle of collaborators, so handlers reach them through one object."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+from datetime import datetime, timezone
+import time
+
+from flask import current_app
+
+from .config import MockConfig
+from .contract import Contract
+from .identity import Directory
+from .request_types import RequestType
+from .store import SqliteStore
+from .validation import RequestValidator
+
+EXTENSION = "mockserver"
+
+
+@dataclass
+class MockState:
+    config: MockConfig
+    contract: Contract
+    directory: Directory
+    store: SqliteStore
+    types: dict[str, RequestType]
+    validator: RequestValidator
+    started: float
+    # Filled in by the webhook dispatcher: (connection, eventId) -> deliveries of that event.
+    deliveries_for: Callable[[Any, str], list[dict[str, Any]]] | None = None
+
+    @staticmethod
+    def now() -> str:
+        """Time as the documents write it: to the second, no zone (UTC here)."""
+        return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+    @staticmethod
+    def now_ms() -> int:
+        return int(time.time() * 1000)
+
+
+def mock_state() -> MockState:
+    return current_app.extensions[EXTENSION]

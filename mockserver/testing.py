@@ -1,0 +1,46 @@
+"""Serve a mock on 127.0.0.1 from a test suite: a real HTTP server in a thread.
+
+    with serve_in_thread(MockConfig(db=str(tmp_path / "state.db"), strict=True)) as mock:
+        requests.get(mock.base_url + "/__admin/health")
+"""
+from __future__ import annotations
+
+import base64
+import contextlib
+import threading
+from dataclasses import dataclass
+from typing import Iterator
+
+from flask import Flask
+from werkzeug.serving import make_server
+
+from .app import create_app
+from .config import MockConfig
+
+DEFAULT_ORG = "51250"
+
+
+@dataclass
+class RunningMock:
+    base_url: str
+    app: Flask
+    config: MockConfig
+
+    def headers(self, user: str, password: str | None = None, org: str = DEFAULT_ORG) -> dict[str, str]:
+        """Basic auth and org headers for a configured user (password defaults to the user name)."""
+        secret = f"{user}:{password if password is not None else user}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(secret).decode(), "X-CAP-API-AUTH-ORG-ID": org}
+
+
+@contextlib.contextmanager
+def serve_in_thread(config: MockConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> Iterator[RunningMock]:
+    app = create_app(config or MockConfig(db=":memory:", strict=True))
+    server = make_server(host, port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="mockserver", daemon=True)
+    thread.start()
+    try:
+        yield RunningMock(f"http://{host}:{server.server_port}", app, app.extensions["mockserver"].config)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        app.extensions["mockserver"].store.close()
