@@ -88,7 +88,7 @@ class Store(Protocol):
 
     def transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]: ...
     def read(self) -> contextlib.AbstractContextManager[sqlite3.Connection]: ...
-    def add_schema(self, ddl: str) -> None: ...
+    def add_schema(self, ddl: str, resettable: tuple[str, ...] = ()) -> None: ...
     def close(self) -> None: ...
 
 
@@ -103,6 +103,7 @@ class SqliteStore:
         self._shared: sqlite3.Connection | None = None
         self._all: list[sqlite3.Connection] = []
         self._pid = os.getpid()
+        self.resettable: list[str] = list(RESETTABLE)
         if not self._memory:
             Path(location).parent.mkdir(parents=True, exist_ok=True)
         self.add_schema(SCHEMA)
@@ -164,14 +165,16 @@ class SqliteStore:
             with self._lock:
                 yield
 
-    def add_schema(self, ddl: str) -> None:
-        """Create tables if missing (parts of the mock may bring their own)."""
+    def add_schema(self, ddl: str, resettable: tuple[str, ...] = ()) -> None:
+        """Create tables if missing (parts of the mock bring their own); `resettable` ones
+        are emptied by POST /__admin/reset."""
         with self._locked():
             self._conn().executescript(ddl)
+        self.resettable.extend(t for t in resettable if t not in self.resettable)
 
     def reset(self, keep_startup_subscriptions: bool = True) -> None:
         with self.transaction() as tx:
-            for table in RESETTABLE:
+            for table in self.resettable:
                 tx.execute(f"DELETE FROM {table}")
             tx.execute("DELETE FROM subscriptions WHERE origin != 'startup'" if keep_startup_subscriptions
                        else "DELETE FROM subscriptions")

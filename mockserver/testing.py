@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from flask import Flask
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from .app import create_app
 from .config import MockConfig
@@ -32,10 +32,17 @@ class RunningMock:
         return {"Authorization": "Basic " + base64.b64encode(secret).decode(), "X-CAP-API-AUTH-ORG-ID": org}
 
 
+class _QuietHandler(WSGIRequestHandler):
+    """No access log lines in test output; the journal has them."""
+
+    def log_request(self, *args: object, **kwargs: object) -> None:
+        pass
+
+
 @contextlib.contextmanager
 def serve_in_thread(config: MockConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> Iterator[RunningMock]:
     app = create_app(config or MockConfig(db=":memory:", strict=True))
-    server = make_server(host, port, app, threaded=True)
+    server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, name="mockserver", daemon=True)
     thread.start()
     try:
