@@ -23,7 +23,7 @@ VENDORED = {  # vendored copy -> original, relative to DOCS and SHARED
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class SeedExample:
     """One JSON example of a seed page: which page, its place on the page, and the value."""
 
@@ -34,6 +34,9 @@ class SeedExample:
     @property
     def id(self) -> str:
         return f"{self.seed[:3]}#{self.index}"
+
+    def __repr__(self) -> str:
+        return self.id
 
 
 def seed_files() -> list[Path]:
