@@ -1,0 +1,237 @@
+"""Deterministic domain probes: one scenario per rule the workflow documents.
+
+Each probe creates what it needs, acts as the identity the rule is about, and compares the
+answer with the documented status and code (from openapi.yaml). Probes needing the mock's
+other default users (supervisor, viewer, outsider) run only when those are known.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+from . import checks as rules
+from .bodies import valid_bodies
+from .context import RunContext
+from .identities import OUTSIDER_ORG
+
+PHASE = "probes"
+PROBES: list[tuple[str, str, Callable[["Probe"], None]]] = []
+
+
+def probe(name: str, rule: str):
+    def register(func: Callable[["Probe"], None]) -> Callable[["Probe"], None]:
+        PROBES.append((name, rule, func))
+        return func
+    return register
+
+
+class Probe:
+    """The helpers a probe uses; failures are reported under the probe's name."""
+
+    def __init__(self, ctx: RunContext, name: str, rule: str):
+        self.ctx, self.name, self.rule = ctx, name, rule
+        self.client = ctx.client()
+        self.contract = ctx.contract
+        self.bodies = valid_bodies(ctx.contract)
+
+    def fail(self, message: str, response: Any = None, operation: str = "") -> None:
+        op = operation or (f"{response.request.method} {response.request.path_url.split('?')[0]}" if response is not None else "")
+        self.ctx.fail(PHASE, self.name, self.rule, op, message, response)
+
+    def count(self) -> None:
+        self.ctx.report.count(PHASE)
+
+    def expect(self, response: Any, status: int, code: int, what: str) -> bool:
+        self.count()
+        problem = rules.expect_error(self.contract, response, status, code)
+        if problem:
+            self.fail(f"{what}: {problem}", response)
+            return False
+        return True
+
+    def create(self, url_name: str = "GOODWILL-POINTS", who: Any = None) -> dict[str, Any] | None:
+        who = who or self.ctx.cast.maker
+        response = self.client.create(url_name, self.bodies[url_name], who)
+        self.count()
+        data = (rules.json_or_none(response) or {}).get("data") if response.status_code == 200 else None
+        if not isinstance(data, dict) or "requestId" not in data:
+            self.fail(f"{who.name} could not create a {url_name} request (HTTP {response.status_code})", response)
+            return None
+        self.ctx.remember(data["requestId"], url_name, data.get("state"))
+        return data
+
+    def state_of(self, request_id: str) -> str | None:
+        response = self.client.get(request_id, self.ctx.cast.maker)
+        self.count()
+        data = (rules.json_or_none(response) or {}).get("data")
+        return data.get("state") if isinstance(data, dict) else None
+
+    def still_pending(self, data: dict[str, Any], after: str) -> None:
+        state = self.state_of(data["requestId"])
+        if state != rules.PENDING:
+            self.fail(f"after {after} the request is {state!r}; it must still be {rules.PENDING!r}",
+                      operation="GET /api_gateway/v2/request-workflow/requests/{requestId}")
+
+    @property
+    def safe_decision(self) -> str:
+        return "approved" if self.ctx.may_approve else "rejected"
+
+
+@probe("create_every_type", "a maker's valid create is accepted as documented: AdminTask, details of the maker's steps, "
+                            "requestType lower-kebab")
+def create_every_type(p: Probe) -> None:
+    for url_name in p.contract.request_types:
+        data = p.create(url_name)
+        if data is None:
+            continue
+        expected_name = rules.response_type_name(p.contract, url_name)
+        if data.get("requestType") != expected_name:
+            p.fail(f"{url_name}: requestType {data.get('requestType')!r}, documented {expected_name!r}",
+                   operation=f"POST create {url_name}")
+        for problem in rules.details_on_create(data, p.bodies[url_name]):
+            p.fail(f"{url_name}: {problem}", operation=f"POST create {url_name}")
+
+
+@probe("details_growth", "deciding adds AdminTask-Payload, AdminTask_Output, ValidateCheckerAccess_Output "
+                         "(and IntouchAPITask_Output on approval) and keeps the earlier steps")
+def details_growth(p: Probe) -> None:
+    decisions = ["rejected"] + (["approved"] if p.ctx.may_approve else [])
+    for decision in decisions:
+        data = p.create("GOODWILL-POINTS")
+        if data is None:
+            return
+        message = f"{decision} by the contract suite"
+        response = p.client.decide("GOODWILL-POINTS", data["requestId"], decision, p.ctx.cast.checker, message)
+        p.count()
+        after = (rules.json_or_none(response) or {}).get("data") if response.status_code == 200 else None
+        if not isinstance(after, dict):
+            p.fail(f"the checker's {decision} was refused (HTTP {response.status_code})", response)
+            continue
+        p.ctx.remember(data["requestId"], "GOODWILL-POINTS", after.get("state"))
+        allowed = {"rejected"} if decision == "rejected" else {"approved", "failed"}
+        if after.get("state") not in allowed:
+            p.fail(f"after {decision} the state is {after.get('state')!r}; documented: {sorted(allowed)}", response)
+        for problem in rules.details_on_decision(data, after, decision, message):
+            p.fail(problem, response)
+
+
+@probe("maker_is_not_checker", "the maker cannot decide their own request (403, 2001)")
+def maker_is_not_checker(p: Probe) -> None:
+    both = p.ctx.cast.extras.get("supervisor")
+    who = both or p.ctx.cast.maker
+    data = p.create(who=who)
+    if data is None:
+        return
+    response = p.client.decide("GOODWILL-POINTS", data["requestId"], p.safe_decision, who)
+    if p.expect(response, 403, 2001, f"{who.name} deciding a request they raised"):
+        p.still_pending(data, "a refused self-decision")
+
+
+@probe("permissions", "creating needs CanMakeRequest, deciding needs CanCheckRequest, reading needs either (403, 2001)")
+def permissions(p: Probe) -> None:
+    cast = p.ctx.cast
+    body = p.bodies["GOODWILL-POINTS"]
+    p.expect(p.client.create("GOODWILL-POINTS", body, cast.checker), 403, 2001, "a checker without CanMakeRequest creating")
+    data = p.create()
+    if data is None:
+        return
+    viewer = cast.extras.get("viewer")
+    if viewer:
+        p.expect(p.client.create("GOODWILL-POINTS", body, viewer), 403, 2001, "a user without permissions creating")
+        p.expect(p.client.decide("GOODWILL-POINTS", data["requestId"], p.safe_decision, viewer), 403, 2001,
+                 "a user without permissions deciding")
+        p.expect(p.client.get(data["requestId"], viewer), 403, 2001, "a user without permissions reading")
+        p.expect(p.client.list({}, viewer), 403, 2001, "a user without permissions listing")
+    p.still_pending(data, "refused decisions")
+
+
+@probe("org_isolation", "a user of another organisation can neither read nor decide the request (404, 2007), "
+                        "nor act in an organisation that is not theirs (400, 2005)")
+def org_isolation(p: Probe) -> None:
+    outsider = p.ctx.cast.extras.get("outsider")
+    if outsider is None:
+        p.ctx.report.skip(PHASE, "org_isolation: needs the mock's outsider user")
+        return
+    data = p.create()
+    if data is None:
+        return
+    rid = data["requestId"]
+    p.expect(p.client.get(rid, outsider), 404, 2007, "another organisation reading the request")
+    p.expect(p.client.decide("GOODWILL-POINTS", rid, p.safe_decision, outsider), 404, 2007,
+             "another organisation deciding the request")
+    listing = p.client.list({"limit": 100}, outsider)
+    p.count()
+    items = (rules.json_or_none(listing) or {}).get("data") or []
+    if any(isinstance(i, dict) and i.get("requestId") == rid for i in items):
+        p.fail("another organisation's list shows the request", listing)
+    p.expect(p.client.get(rid, outsider, org=p.ctx.cast.org), 400, 2005,
+             "a user naming an organisation that is not theirs")
+    p.still_pending(data, "another organisation's attempts")
+
+
+@probe("decided_once", "a decided request cannot be decided again (409, 2002) and keeps its state")
+def decided_once(p: Probe) -> None:
+    data = p.create()
+    if data is None:
+        return
+    rid = data["requestId"]
+    first = p.client.decide("GOODWILL-POINTS", rid, p.safe_decision, p.ctx.cast.checker)
+    p.count()
+    final = ((rules.json_or_none(first) or {}).get("data") or {}).get("state") if first.status_code == 200 else None
+    if final is None:
+        p.fail(f"the first decision was refused (HTTP {first.status_code})", first)
+        return
+    p.ctx.remember(rid, "GOODWILL-POINTS", final)
+    for again in ("rejected", p.safe_decision):
+        p.expect(p.client.decide("GOODWILL-POINTS", rid, again, p.ctx.cast.checker), 409, 2002,
+                 f"deciding ({again}) a request already {final}")
+    state = p.state_of(rid)
+    if state != final:
+        p.fail(f"a {final} request now reads {state!r}; terminal states never change",
+               operation="GET /api_gateway/v2/request-workflow/requests/{requestId}")
+
+
+@probe("credentials_and_org_header", "bad credentials get 401/2013; a missing organisation header 400/2026")
+def credentials_and_org_header(p: Probe) -> None:
+    maker = p.ctx.cast.maker
+    path = "/api_gateway/v2/request-workflow/requests"
+    if maker.login:
+        import base64
+        bad = base64.b64encode(f"{maker.login}:not-the-password".encode()).decode()
+        p.expect(p.client.raw("GET", path, headers={"Authorization": f"Basic {bad}", "X-CAP-API-AUTH-ORG-ID": maker.org}),
+                 401, 2013, "wrong password")
+    p.expect(p.client.raw("GET", path, headers=maker.headers), 400, 2026, "no organisation header")
+
+
+@probe("legacy_self_approval", "v1.1: the user who added a request cannot approve it (item code 9056)")
+def legacy_self_approval(p: Probe) -> None:
+    who = p.ctx.cast.extras.get("supervisor") or p.ctx.cast.maker
+    if not who.login or not p.ctx.may_approve:
+        p.ctx.report.skip(PHASE, "legacy_self_approval: needs Basic auth and approvals allowed")
+        return
+    examples = p.contract.spec["paths"]["/v1.1/request/add"]["post"]["requestBody"]["content"]["application/json"]["examples"]
+    body = examples["goodwillPoints"]["value"]
+    body = {"root": {"request": [{**body["root"]["request"][0], "reference_id": f"contracts-{time.time_ns()}"}]}}
+    added = p.client.raw("POST", "/v1.1/request/add", params={"format": "json"}, json=body, headers=who.headers)
+    p.count()
+    items = (((rules.json_or_none(added) or {}).get("response") or {}).get("requests") or {}).get("request") or []
+    item = items[0] if items else {}
+    if added.status_code != 200 or not item.get("id"):
+        p.fail(f"{who.name} could not add a v1.1 request (HTTP {added.status_code})", added)
+        return
+    decision = {"root": {"request": [{"id": item["id"], "type": item.get("type", "GOODWILL"),
+                                      "base_type": item.get("base_type", "POINTS"), "updated_comments": "self"}]}}
+    answer = p.client.raw("POST", "/v1.1/request/approve", params={"format": "json"}, json=decision, headers=who.headers)
+    p.count()
+    got = (((rules.json_or_none(answer) or {}).get("response") or {}).get("requests") or {}).get("request") or []
+    code = ((got[0] if got else {}).get("item_status") or {}).get("code")
+    if code != 9056:
+        message = p.contract.legacy_item_errors.get(9056)
+        p.fail(f"self-approval answered item code {code!r}; documented: 9056 {message!r}", answer)
+
+
+def run_probes(ctx: RunContext) -> None:
+    started = time.monotonic()
+    for name, rule, func in PROBES:
+        func(Probe(ctx, name, rule))
+    ctx.report.phase(PHASE).seconds += time.monotonic() - started

@@ -1,0 +1,143 @@
+"""Webhook conformance: a receiver on 127.0.0.1:PORT that collects the target's events, checks
+each against `webhooks.requestWorkflowEvent`, and the states per request against what the run did.
+
+When the target is the mock it registers itself through `POST /__admin/subscriptions`; any
+other target must be configured to send to the receiver.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from .checks import url_name_for
+from .context import RunContext
+
+PHASE = "webhooks"
+HOOK_PATH = "/hooks"
+
+
+class Receiver:
+    """Collects POSTed JSON events; answers 200 to each."""
+
+    def __init__(self, port: int, host: str = "127.0.0.1"):
+        self.events: list[dict[str, Any]] = []
+        self.raw_failures: list[str] = []
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length)
+                try:
+                    event = json.loads(raw)
+                except ValueError:
+                    with receiver._lock:
+                        receiver.raw_failures.append(raw[:200].decode("utf-8", "replace"))
+                else:
+                    with receiver._lock:
+                        receiver.events.append(event)
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer((host, port), Handler)
+        self.url = f"http://{host}:{self.server.server_address[1]}{HOOK_PATH}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> "Receiver":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.events)
+
+
+def register_with_mock(ctx: RunContext, receiver: Receiver) -> bool:
+    """Subscribe the receiver when the target is the mock (it answers `/__admin/health`)."""
+    session = ctx.session()
+    base = ctx.base_url.rstrip("/")
+    try:
+        health = session.get(base + "/__admin/health", timeout=3)
+        if health.status_code != 200 or (health.json() or {}).get("status") != "ok":
+            return False
+        added = session.post(base + "/__admin/subscriptions", json={"url": receiver.url}, timeout=5)
+    except Exception:
+        return False
+    return added.status_code == 201
+
+
+def _wait_for_mock_deliveries(ctx: RunContext) -> None:
+    try:
+        ctx.session().get(ctx.base_url.rstrip("/") + "/__admin/events", params={"waitFor": "all", "timeout": 10},
+                          timeout=15)
+    except Exception:
+        pass
+
+
+def _sequences(events: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    unique = {e.get("eventId"): e for e in events}
+    by_request: dict[str, list[dict[str, Any]]] = {}
+    for event in unique.values():
+        data = event.get("data") or {}
+        by_request.setdefault(str(data.get("requestId")), []).append(event)
+    for seq in by_request.values():
+        seq.sort(key=lambda e: ((e.get("data") or {}).get("updateTime") or 0, e.get("createdAt") or 0))
+    return by_request
+
+
+def verify(ctx: RunContext, receiver: Receiver, timeout: float = 10.0) -> None:
+    """Check every event received, then each request's state sequence against the run's record."""
+    started = time.monotonic()
+    _wait_for_mock_deliveries(ctx)
+    expected = {rid: states for rid, states in ctx.trajectories.items() if states}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:  # bounded: deliveries are asynchronous
+        seqs = _sequences(receiver.snapshot())
+        if all(len(seqs.get(rid, [])) >= len(states) for rid, states in expected.items()):
+            break
+        time.sleep(0.1)
+    validator = ctx.contract.webhook().body
+    events = receiver.snapshot()
+    rule = "every event fits webhooks.requestWorkflowEvent"
+    for raw in receiver.raw_failures:
+        ctx.fail(PHASE, "webhook_schema", rule, "POST (webhook)", f"an event that is not JSON: {raw!r}")
+    for event in events:
+        ctx.report.count(PHASE)
+        violations = validator.violations(event)
+        if violations:
+            text = "; ".join(f"{v.field}: {v.detail}" for v in violations[:5])
+            ctx.fail(PHASE, "webhook_schema", rule, "POST (webhook)", f"{text}\nevent: {json.dumps(event)[:800]}")
+            continue
+        data = event["data"]
+        if event["refId"] != f"{event['orgId']}_{data['requestId']}":
+            ctx.fail(PHASE, "webhook_fields", "refId is <orgId>_<requestId>", "POST (webhook)",
+                     f"refId {event['refId']!r} for org {event['orgId']} request {data['requestId']}")
+        url_name = ctx.created.get(data["requestId"])
+        if url_name and ctx.contract.request_types[url_name]["eventName"] != data["requestType"]:
+            ctx.fail(PHASE, "webhook_fields", "requestType is UPPER_SNAKE in events", "POST (webhook)",
+                     f"requestType {data['requestType']!r} for a {url_name} request")
+    seqs = _sequences(events)
+    for rid, states in expected.items():
+        got = [(e.get("data") or {}).get("currentRequestState") for e in seqs.get(rid, [])]
+        previous = [(e.get("data") or {}).get("previousRequestState") for e in seqs.get(rid, [])]
+        if got != states:
+            ctx.fail(PHASE, "webhook_sequence", "one event per state change, in the order the run caused them",
+                     "POST (webhook)", f"request {rid} ({ctx.created.get(rid)}): events say {got}; the run saw {states}")
+        elif previous[1:] != got[:-1]:
+            ctx.fail(PHASE, "webhook_sequence", "previousRequestState names the state before",
+                     "POST (webhook)", f"request {rid}: previous states {previous} for states {got}")
+    if not events and expected:
+        ctx.report.notes.append("webhooks: no events arrived")
+    ctx.report.phase(PHASE).seconds += time.monotonic() - started

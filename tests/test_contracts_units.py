@@ -1,0 +1,101 @@
+"""Unit tests of the contract suite's pieces that need no target: auth flags, rate limits,
+the derived per-type create operations, the domain rules, the report outputs and exit code 2."""
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from contracts import checks as rules
+from contracts.cli import main
+from contracts.identities import AuthError, build_cast, parse_auth
+from contracts.report import Finding, Report
+from contracts.spec import create_path, fuzzed_operations, load_schema, operation_id
+from contracts.transport import Exchange, is_loopback, parse_rate
+from mockserver.contract import load_contract
+
+
+def test_auth_flags():
+    basic = parse_auth("maker", "basic:maker:s3:cret", "51250")
+    assert basic.headers["Authorization"].startswith("Basic ") and basic.login == "maker"
+    token = parse_auth("checker", "token:abc.def.ghi", "51250")
+    assert token.headers == {"X-CAP-UI-AUTH-TOKEN": "abc.def.ghi"}
+    assert token.request_headers["X-CAP-API-AUTH-ORG-ID"] == "51250"
+    with pytest.raises(AuthError):
+        parse_auth("maker", "bearer:x", "1")
+
+
+def test_default_cast_knows_the_mock_users_only_without_flags():
+    assert set(build_cast(None, None, None).extras) == {"supervisor", "viewer", "outsider"}
+    assert build_cast(None, "basic:a:b", None).extras == {}
+
+
+def test_rate_and_loopback():
+    assert parse_rate("10/s") == 10 and parse_rate("120/m") == 2 and parse_rate(None) is None
+    with pytest.raises(ValueError):
+        parse_rate("5/week")
+    assert is_loopback("http://127.0.0.1:4010") and is_loopback("http://localhost:1")
+    assert not is_loopback("http://10.1.2.3")
+
+
+def test_create_is_split_per_request_type_with_that_types_body():
+    contract = load_contract()
+    schema = load_schema(contract)
+    ids = {operation_id(op) for op in fuzzed_operations(schema)}
+    assert {f"createRequest:{t}" for t in contract.request_types} <= ids
+    assert not any(i.startswith("admin") for i in ids)
+    op = schema[create_path("GOODWILL-POINTS")]["POST"]
+    assert op.definition.raw["requestBody"]["content"]["application/json"]["schema"] == \
+        {"$ref": "#/components/schemas/GoodwillPointsCreate"}
+
+
+def test_catalogue_rule_uses_the_documented_messages():
+    contract = load_contract()
+    good = {"errors": [{"status": False, "code": 2002, "message": contract.workflow_errors[2002]}]}
+    assert rules.catalogue_problems(contract, good) == []
+    bad = {"errors": [{"status": False, "code": 2002, "message": "Already done."}]}
+    assert "2002" in rules.catalogue_problems(contract, bad)[0]
+    assert rules.catalogue_problems(contract, {"errors": [{"code": 1234, "message": "x"}]})
+
+
+def test_details_growth_rule():
+    sent = {"payload": {"IntouchAPITask-Payload": {"hostname": "http://h", "path": "/p"}}}
+    created = {"state": "AdminTask", "details": {"IntouchAPITask-Payload": sent["payload"]["IntouchAPITask-Payload"],
+                                                 "ValidateMakerAccess_Output": True, "ValidatePayload_Output": True}}
+    assert rules.details_on_create(created, sent) == []
+    rejected = {"state": "rejected", "details": {**created["details"], "AdminTask-Payload": {
+        "actionDecision": "rejected", "actionMessage": "m"}, "AdminTask_Output": "rejected",
+        "ValidateCheckerAccess_Output": True}}
+    assert rules.details_on_decision(created, rejected, "rejected", "m") == []
+    dropped = {**rejected, "details": {k: v for k, v in rejected["details"].items() if k != "ValidatePayload_Output"}}
+    assert rules.details_on_decision(created, dropped, "rejected", "m")
+
+
+def test_report_outputs(tmp_path):
+    report = Report(live=False)
+    report.count("probes", 3)
+    exchange = Exchange("PUT", "http://127.0.0.1/x", {"A": "b"}, '{"k": 1}', 200, "{}")
+    assert report.add(Finding("probes", "decided_once", "rule", "PUT /x", "again accepted", exchange))
+    assert not report.add(Finding("probes", "decided_once", "rule", "PUT /x", "repeat"))
+    report.write_json(str(tmp_path / "r.json"), {"seed": 1})
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["conformant"] is False and data["failures"][0]["reproduction"]["curl"].startswith("curl -X PUT")
+    report.write_junit(str(tmp_path / "j.xml"))
+    root = ET.parse(tmp_path / "j.xml").getroot()
+    assert root.find(".//failure").get("type") == "decided_once"
+    assert "decided_once" in report.summary()
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "--base-url", "http://127.0.0.1:9", "--maker-auth", "nonsense"],
+    ["run", "--base-url", "http://127.0.0.1:9"],  # nothing listens on the discard port
+    ["run", "--base-url", "ftp://127.0.0.1:9"],
+    ["run", "--base-url", "http://127.0.0.1:9", "--rate-limit", "fast"],
+    ["run"],
+])
+def test_unusable_arguments_or_target_exit_2(argv):
+    try:
+        assert main(argv) == 2
+    except SystemExit as exc:
+        assert exc.code == 2
