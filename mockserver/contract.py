@@ -99,7 +99,7 @@ def _violation(error: jsonschema.ValidationError, prefix: str, root: dict[str, A
         name = missing.group(1) if missing else None
         if name is not None:
             field_ = f"{field_}/{name}"
-            prop = _resolve(error.schema.get("properties", {}).get(name), root)
+            prop = _follow_refs(error.schema.get("properties", {}).get(name), root)
             if isinstance(prop, dict):
                 code = prop.get(MISSING_ANNOTATION)
         if code is None:
@@ -109,7 +109,7 @@ def _violation(error: jsonschema.ValidationError, prefix: str, root: dict[str, A
     return Violation(field=field_ or "/", detail=error.message, code=code)
 
 
-def _resolve(schema: Any, root: dict[str, Any]) -> Any:
+def _follow_refs(schema: Any, root: dict[str, Any]) -> Any:
     """Follow local $refs against the validator's root (which carries `components`)."""
     while isinstance(schema, dict) and "$ref" in schema and schema["$ref"].startswith("#/"):
         node: Any = root
@@ -164,7 +164,7 @@ class Contract:
             self._add_operations(name, item, webhook=True)
 
     # -- compilation -------------------------------------------------------------------
-    def _resolve(self, node: Any) -> Any:
+    def resolve(self, node: Any) -> Any:
         while isinstance(node, dict) and "$ref" in node:
             target: Any = self.spec
             for part in node["$ref"][2:].split("/"):
@@ -190,15 +190,15 @@ class Contract:
                 continue
             params: dict[tuple[str, str], Parameter] = {}
             for raw in [*shared, *op.get("parameters", [])]:
-                p = self._resolve(raw)
+                p = self.resolve(raw)
                 params[(p["name"], p["in"])] = Parameter(
                     name=p["name"], location=p["in"], required=bool(p.get("required")),
-                    validator=self.validator(p["schema"]), schema=self._resolve(p["schema"]))
-            body = self._resolve(op.get("requestBody")) if op.get("requestBody") else None
+                    validator=self.validator(p["schema"]), schema=self.resolve(p["schema"]))
+            body = self.resolve(op.get("requestBody")) if op.get("requestBody") else None
             body_schema = body and body.get("content", {}).get("application/json", {}).get("schema")
             responses = {}
             for status, resp in op.get("responses", {}).items():
-                resp = self._resolve(resp)
+                resp = self.resolve(resp)
                 media = resp.get("content", {})
                 schema = (media.get("application/json") or {}).get("schema")
                 responses[str(status)] = self.validator(schema) if schema else None
@@ -238,7 +238,7 @@ class Contract:
         for url_name, entry in self.spec["x-request-types"].items():
             schema_name = entry["schema"].rsplit("/", 1)[-1]
             create = self.components["schemas"][schema_name]
-            call = self._resolve(create["properties"]["payload"]["properties"]["IntouchAPITask-Payload"])
+            call = self.resolve(create["properties"]["payload"]["properties"]["IntouchAPITask-Payload"])
             method = call["properties"]["method"]
             out[url_name] = {
                 **entry,

@@ -133,7 +133,7 @@ class RequestValidator:
             return self.contract.validator({"$ref": entry["schema"]}) if entry else op.body
         if op.operation_id not in self._body_validators:
             schema = op.body.schema if op.body else None
-            resolved = self.contract._resolve(schema) if schema else None
+            resolved = self.contract.resolve(schema) if schema else None
             pointer = resolved.get("x-batch-items") if isinstance(resolved, dict) else None
             self._body_validators[op.operation_id] = (
                 self.contract.validator(_with_open_items(resolved, pointer)) if pointer else op.body)

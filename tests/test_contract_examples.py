@@ -63,7 +63,7 @@ class SpecExample:
         return f"{self.operation_id} {self.where}"
 
 
-_resolve = CONTRACT._resolve  # follows local $refs through the whole spec
+_resolve = CONTRACT.resolve  # follows local $refs through the whole spec
 
 
 def _named_examples(content: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -362,15 +362,9 @@ def _validator_of(seed: SeedExample) -> SchemaValidator:
 
 VARIANTS = [v for seed in SEEDS for v in broken_variants(seed, _validator_of(seed))]
 
-# Broken variants openapi.yaml accepts today, each with the fix reported to the spec's owner.
-# Strict: once the spec is fixed the xfail turns into a failure, and its entry here goes.
-KNOWN_SPEC_GAPS = {
-    r"^000#[1-5]:missing/data/details/(AdminTask-Payload|AdminTask_Output|ValidateCheckerAccess_Output)$":
-        "RequestData lets an approved/failed request that a checker decided drop the checker's step "
-        "(only a trusted retro transaction skips it)",
-    r"^001#[3-5]:outside-set/response/requests/request/0/(type|base_type)=":
-        "LegacyDecisionItem types `type`/`base_type` of a successful item as any string, not the documented sets",
-}
+# Broken variants openapi.yaml accepts, each with the fix reported to the spec's owner. Strict: once
+# the spec is fixed the xfail turns into a failure, and its entry here goes. None are known today.
+KNOWN_SPEC_GAPS: dict[str, str] = {}
 
 
 def known_gap(variant: Variant) -> str | None:
@@ -446,13 +440,12 @@ def _seed(prefix: str, index: int) -> SeedExample:
 
 
 # (seed, path, other documented value, where the documents give it). Issue 2: accept every documented form.
-ORG_ID_AS_NUMBER = pytest.mark.xfail(strict=True, reason="spec gap: WrappedHeaders takes the org id header only as a string")
 ALTERNATIVE_FORMS = [pytest.param(*case, id=case[3], marks=marks) for *case, marks in [
     (("004", 0), ("payload", "IntouchAPITask-Payload", "method"), "PUT", "reference 1 table and seed 004 response", []),
     (("001", 0), ("root", "request", 0, "id"), 32611949, "seed 001 id is a long", []),
     (("001", 2), ("root", "request", 0, "base_type"), "COUPONS", "reference 2 base_type POINTS or COUPONS", []),
     (("003", 0), ("payload", "IntouchAPITask-Payload", "headers", "X-CAP-API-AUTH-ORG-ID"), 51250,
-     "seed 003 table types the org id header as Number", [ORG_ID_AS_NUMBER]),
+     "seed 003 table types the org id header as Number", []),
 ]]
 
 

@@ -24,7 +24,7 @@ ADMIN_OPERATIONS = {
 }
 
 
-_resolve = CONTRACT._resolve  # follows local $refs through the whole spec
+_resolve = CONTRACT.resolve  # follows local $refs through the whole spec
 
 
 def test_spec_is_valid_openapi_3_1():
