@@ -55,12 +55,22 @@ def create_app(config: MockConfig | None = None) -> Flask:
     app.register_blueprint(admin_bp)
     _register_optional_blueprints(app)
 
+    _preload(app.extensions[EXTENSION])
     app.before_request(_check_request)
     app.after_request(_finish_response)
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
     return app
+
+
+def _preload(state: MockState) -> None:
+    """Data asked for at start-up; idempotent, so every worker may run it."""
+    from .preload import load_documents, load_fixture_requests
+    if state.config.examples:
+        load_documents(state.store, state.contract, state.types)
+    if state.config.fixtures_dir is not None:
+        load_fixture_requests(state.store, state.config.fixtures_dir, state.types)
 
 
 def _register_optional_blueprints(app: Flask) -> None:

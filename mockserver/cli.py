@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--strict", action="store_true", help="check every answer against openapi.yaml")
     serve.add_argument("--chain", action="store_true", help="really call the payload's hostname + path on approval")
     serve.add_argument("--fixtures", type=Path, help="preload lifecycle fixtures from this folder")
+    serve.add_argument("--examples", action="store_true",
+                       help="preload the requests Capillary's documents show, under their documented ids")
     serve.add_argument("--jwt-secret", default=os.environ.get("MOCKSERVER_JWT_SECRET"))
     token = sub.add_parser("token", help="print an X-CAP-UI-AUTH-TOKEN for a configured user")
     token.add_argument("user")
@@ -49,7 +51,7 @@ def config_from(args: argparse.Namespace) -> MockConfig:
     extra: dict[str, Any] = {"jwt_secret": args.jwt_secret} if args.jwt_secret else {}
     return MockConfig(db=args.db, users_file=args.config, strict=args.strict, chain_calls=args.chain,
                       webhooks=tuple(Subscription(u, headers) for u in args.webhook),
-                      fixtures_dir=args.fixtures, **extra)
+                      fixtures_dir=args.fixtures, examples=args.examples, **extra)
 
 
 def serve(args: argparse.Namespace) -> int:

@@ -48,6 +48,7 @@ class MockConfig:
     chain_calls: bool = False
     chain_timeout_s: float = 10.0
     fixtures_dir: Path | None = None
+    examples: bool = False  # preload the documents' own requests (see preload.py)
     journal: bool = True
 
     @property

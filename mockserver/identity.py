@@ -38,12 +38,14 @@ class User:
         return any(p in self.permissions for p in any_of)
 
 
-def _user(name: str, uid: int, perms: Iterable[str], org: int = DEFAULT_ORG, trusted: bool = False) -> User:
-    return User(name, name, uid, org, frozenset(perms), f"{name}@capillary.mock", trusted)
+def _user(name: str, uid: int, perms: Iterable[str], org: int = DEFAULT_ORG, trusted: bool = False,
+          email: str | None = None) -> User:
+    return User(name, name, uid, org, frozenset(perms), email or f"{name}@capillary.mock", trusted)
 
 
 DEFAULT_USERS = (
-    _user("maker", 232134, [CAN_MAKE]),
+    # The maker and checker carry the ids (and the maker the userName) of Capillary's documented examples.
+    _user("maker", 232134, [CAN_MAKE], email="tomswayer@tipent.com"),
     _user("checker", 233253, [CAN_CHECK]),
     _user("supervisor", 240001, [CAN_MAKE, CAN_CHECK]),
     _user("viewer", 240002, []),
