@@ -31,8 +31,16 @@ SUBFOLDERS = ("requests", "lifecycles", "events", "legacy")
 EVENT_STATE = {"pending": "AdminTask", "approved": "approved", "rejected": "rejected", "failed": "failed"}
 
 # How lifecycle transcripts are made: (contract, type, outcome, body, seed) -> transcript.
-# The spec-built one by default; a recorder against the in-process mock can take its place.
+# Recorded from the in-process mock when the mock is installed, else built from the spec.
 TranscriptMaker = Callable[[Contract, str, str, dict, int], dict]
+
+
+def _mock_recorder() -> Any:
+    try:
+        from contracts.fixtures_recorded import MockRecorder
+        return MockRecorder()
+    except ImportError:
+        return None
 
 
 def dumps(document: Any) -> str:
@@ -62,8 +70,15 @@ def generate(out: Path | str = DEFAULT_OUT, seed: int = DEFAULT_SEED, contract: 
              transcripts: TranscriptMaker | None = None) -> list[dict[str, Any]]:
     """Write the whole fixture set for `seed` under `out`; returns the manifest entries."""
     contract = contract or load_contract()
-    make = transcripts or synthetic_transcript
-    out = Path(out)
+    recorder = _mock_recorder() if transcripts is None else None
+    try:
+        return _generate(Path(out), seed, contract, transcripts or recorder or synthetic_transcript)
+    finally:
+        if recorder is not None:
+            recorder.close()
+
+
+def _generate(out: Path, seed: int, contract: Contract, make: TranscriptMaker) -> list[dict[str, Any]]:
     for folder in SUBFOLDERS:
         shutil.rmtree(out / folder, ignore_errors=True)
     writer = Writer(out)
