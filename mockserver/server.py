@@ -13,10 +13,11 @@ from gunicorn.app.base import BaseApplication
 from . import repository as repo
 from .config import MockConfig
 from .store import SqliteStore
+from .webhooks import on_ready as start_webhook_dispatcher
 
 log = logging.getLogger("mockserver")
 # Hooks other modules add (e.g. the webhook dispatcher), called with (config, server) when gunicorn is ready.
-ON_READY: list[Callable[[MockConfig, Any], None]] = []
+ON_READY: list[Callable[[MockConfig, Any], None]] = [start_webhook_dispatcher]
 
 
 class MockApplication(BaseApplication):

@@ -1,0 +1,27 @@
+"""Webhooks: every `requestWorkflowEvent` in the outbox reaches every subscription, at least once.
+
+- outbox: `events` rows are written with each state change (api_v2, repository.add_event);
+  a trigger adds one pending `deliveries` row per subscription in that same transaction
+  (schema.py). A subscription receives the events created after it was added.
+- dispatcher.py sends them (per request in order, a pool for the rest), policy.py decides
+  retry or give up, outbox.py records every try; running.py says where the one dispatcher runs.
+- views.py: `GET /__admin/events` shows deliveries and can wait for them (`waitFor`).
+- receiver.py: a scriptable recording receiver for tests and benchmarks.
+"""
+from __future__ import annotations
+
+from flask import Flask
+
+from . import outbox, views
+from .running import attach, on_ready, prepare, stop
+
+__all__ = ["init_app", "on_ready", "stop"]
+
+
+def init_app(app: Flask) -> None:
+    """Called by `create_app`: tables, startup subscriptions, the events view, the dispatcher."""
+    state = app.extensions["mockserver"]
+    prepare(state.store, state.config)
+    state.deliveries_for = outbox.deliveries_of
+    views.install(app)
+    attach(app)

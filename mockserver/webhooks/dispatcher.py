@@ -1,0 +1,115 @@
+"""The dispatcher: drains the outbox into receivers, recording every try.
+
+One loop picks due deliveries (per-request order is in the query) and hands them to a small
+pool of senders, so one slow or dead receiver never holds up the others. Each try's result
+is written with the delivery's new state in one transaction. Nothing is marked before it is
+sent: a crash mid-send leaves the delivery pending and it is sent again (at least once).
+
+A lease row in the database makes sure only one dispatcher works on a database at a time,
+whoever started it (the gunicorn arbiter, a test's thread, a second `mockserver serve` on the
+same file, an orphan of a killed server).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
+from ..config import DeliveryPolicy
+from ..store import SqliteStore
+from . import outbox, policy, sender
+
+log = logging.getLogger("mockserver.webhooks")
+SENDERS = 8            # deliveries in flight at once
+LEASE_TTL_S = 3.0      # a dispatcher silent this long is presumed dead and replaced
+
+
+class Dispatcher:
+    def __init__(self, store: SqliteStore, rules: DeliveryPolicy, max_wait_s: float, senders: int = SENDERS):
+        self.store, self.rules, self.max_wait_s, self.senders = store, rules, max_wait_s, senders
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._busy: set[int] = set()
+        self._busy_lock = threading.Lock()
+        self._lease_renew_at = 0.0
+        self._pool = ThreadPoolExecutor(senders, thread_name_prefix="webhook-send")
+
+    # -- control ---------------------------------------------------------------------------
+    def wake(self) -> None:
+        """Something may be due now (a request wrote an event, a send ended)."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def run(self, alive: Callable[[], bool] = lambda: True) -> None:
+        """Loop until stopped or `alive()` turns False; sends under way are finished first."""
+        try:
+            while not self._stop.is_set() and alive():
+                self._wake.clear()
+                try:
+                    wait = self._step(time.time())
+                except Exception:
+                    log.exception("webhook dispatch step failed; retrying")
+                    wait = 1.0
+                self._wake.wait(wait)
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            try:
+                with self.store.transaction() as tx:
+                    outbox.release_lease(tx, self.owner)
+            except Exception:
+                log.debug("could not release the dispatcher lease", exc_info=True)
+
+    # -- one round -------------------------------------------------------------------------
+    def _step(self, now: float) -> float:
+        """Start what is due; return how long to sleep unless woken."""
+        if not self._hold_lease(now):
+            return LEASE_TTL_S / 3
+        with self._busy_lock:
+            busy = set(self._busy)
+        free = self.senders - len(busy)
+        with self.store.read() as conn:
+            batch = outbox.due(conn, now, busy, free) if free > 0 else []
+            busy |= {d.id for d in batch}
+            next_at = outbox.next_due_at(conn, busy)
+        for delivery in batch:
+            with self._busy_lock:
+                self._busy.add(delivery.id)
+            self._pool.submit(self._deliver, delivery)
+        until_lease = self._lease_renew_at - now
+        if next_at is None or len(busy) >= self.senders:
+            return min(self.max_wait_s, until_lease)  # a send's end wakes us
+        return max(0.0, min(next_at - now, self.max_wait_s, until_lease))
+
+    def _deliver(self, delivery: outbox.Due) -> None:
+        try:
+            attempt = sender.send(delivery, self.rules.timeout_s)
+            verdict = policy.judge(self.rules, attempt.status, delivery.attempts + 1, attempt.final)
+            with self.store.transaction() as tx:
+                outbox.record(tx, delivery.id, attempt, verdict)
+        except Exception:  # unrecorded: the delivery stays pending and is sent again
+            log.exception("webhook delivery %s could not be recorded", delivery.id)
+        finally:
+            with self._busy_lock:
+                self._busy.discard(delivery.id)
+            self.wake()
+
+    def _hold_lease(self, now: float) -> bool:
+        if now < self._lease_renew_at:
+            return True
+        with self.store.transaction() as tx:
+            held = outbox.take_lease(tx, self.owner, now, LEASE_TTL_S)
+        self._lease_renew_at = now + LEASE_TTL_S / 3 if held else 0.0
+        return held
