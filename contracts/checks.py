@@ -231,3 +231,70 @@ def make_documented_code_check(sent_headers_for: Callable[[Any], dict[str, str]]
         return None
 
     return documented_error_code
+
+
+# -- answers of the probes and the machine against the documented response schemas ---------
+def v2_operation_for(method: str, path: str) -> str | None:
+    """The v2 operationId a probe or machine request went to."""
+    tail = path.split("/api_gateway/v2/request-workflow/", 1)[-1].split("?")[0]
+    if tail == "requests":
+        return "listRequests" if method == "GET" else None
+    if tail.startswith("requests/"):
+        return "getRequest" if method == "GET" else None
+    return {"POST": "createRequest", "PUT": "decideRequest"}.get(method)
+
+
+def schema_problem(contract: Contract, response: Any) -> str | None:
+    """None when the answer's status is documented and its body fits that status's schema."""
+    request = response.request
+    op_id = v2_operation_for(request.method, request.path_url)
+    if op_id is None:
+        return None
+    operation = contract.operations[op_id]
+    try:
+        validator = operation.response_validator(response.status_code)
+    except KeyError:
+        return f"HTTP {response.status_code} is not documented for {op_id}"
+    if validator is None:
+        return None
+    body = json_or_none(response)
+    violations = validator.violations(body)
+    if violations:
+        return f"{op_id} HTTP {response.status_code}: " + "; ".join(f"{v.field}: {v.detail[:160]}" for v in violations[:3])
+    return None
+
+
+# -- v1.1 batches: an invalid item fails alone ------------------------------------------------
+def batch_pointer(contract: Contract, op_id: str) -> str | None:
+    """`x-batch-items` of the operation's body schema: where the independently judged items are."""
+    body = contract.operations[op_id].body
+    schema = contract.resolve(body.schema) if body is not None else None
+    return schema.get("x-batch-items") if isinstance(schema, dict) else None
+
+
+def make_batch_rejection_check(negative_data_rejection: Callable):
+    """Schemathesis's negative_data_rejection, except that an invalid item inside a v1.1 batch is
+    judged as the spec says: that item fails (`item_status.success` "false", batch code 201 or 500)."""
+
+    def batch_negative_data_rejection(ctx: Any, response: Any, case: Any) -> bool | None:
+        contract = load_contract()
+        op_id = _op_id(case)
+        if op_id not in contract.operations:  # the derived per-type create operations are not batches
+            return negative_data_rejection(ctx, response, case)
+        pointer = batch_pointer(contract, op_id)
+        body_validator = contract.operations[op_id].body
+        if pointer is None or body_validator is None or not isinstance(case.body, dict):
+            return negative_data_rejection(ctx, response, case)
+        violations = body_validator.violations(case.body)
+        if not violations or any(not v.field.startswith(pointer + "/") for v in violations):
+            return negative_data_rejection(ctx, response, case)
+        if response.status_code >= 400:
+            return None
+        answer = (json_or_none(response) or {}).get("response") or {}
+        items = ((answer.get("requests") or {}).get("request")) or []
+        failed = [i for i in items if isinstance(i, dict) and (i.get("item_status") or {}).get("success") == "false"]
+        if (answer.get("status") or {}).get("code") not in (201, 500) or not failed:
+            raise AssertionError("a batch with an invalid item answered as if every item succeeded")
+        return None
+
+    return batch_negative_data_rejection

@@ -49,6 +49,16 @@ class RunContext:
                 if not seen or seen[-1] != state:
                     seen.append(state)
 
+    def observe(self, phase: str, response: Any) -> None:
+        """Count one exchange of a probe or the machine and hold its answer to the documented schema."""
+        from .checks import schema_problem  # checks imports nothing from here; keep the import local
+
+        self.report.count(phase)
+        problem = schema_problem(self.contract, response)
+        if problem:
+            self.fail(phase, "response_schema_conformance", "every answer fits its documented status and schema",
+                      f"{response.request.method} {response.request.path_url.split('?')[0]}", problem, response)
+
     def fail(self, phase: str, check: str, rule: str, operation: str, message: str, response: Any = None) -> None:
         self.report.add(Finding(phase, check, rule, operation, message,
                                 exchange_of(response) if response is not None else None))

@@ -8,7 +8,6 @@ caller), and the safety rule (no approvals against a shared target unless allowe
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import requests
@@ -32,6 +31,7 @@ BASE_CHECKS = [not_a_server_error, st_checks.status_code_conformance, st_checks.
                st_checks.response_schema_conformance, domain.documented_error_catalogue, domain.request_type_casing]
 # Operations whose valid input must be accepted whatever the target holds.
 STATELESS_VALID = ("createRequest:", "listRequests", "getRequest", "getLegacyRequests", "getLegacyRequestLogs")
+BATCH_AWARE_REJECTION = domain.make_batch_rejection_check(st_checks.negative_data_rejection)
 CHECKER_OPS = ("decideRequest", "approveLegacyRequests", "rejectLegacyRequests")
 
 
@@ -59,7 +59,7 @@ def _jobs(ctx: RunContext) -> list[tuple[Any, GenerationMode]]:
 def _checks_for(op_id: str, mode: GenerationMode, code_check: Any) -> list[Any]:
     out = list(BASE_CHECKS)
     if mode.is_negative:
-        out += [st_checks.negative_data_rejection, code_check]
+        out += [BATCH_AWARE_REJECTION, code_check]
     elif op_id.startswith(STATELESS_VALID):
         out.append(st_checks.positive_data_acceptance)
     return out
@@ -129,14 +129,47 @@ def _remember_created(ctx: RunContext, op_id: str, response: Any) -> None:
             ctx.remember(data["requestId"], url_name, None)
 
 
+_FORKED: RunContext | None = None  # the run's context, inherited by forked workers
+
+
+def _worker(jobs: list[tuple[str, str]]) -> tuple[list[Finding], int, dict[str, str], list[str]]:
+    """In a forked process: fuzz some operations, hand back findings, case count and created ids."""
+    import dataclasses
+
+    from .report import Report
+
+    parent = _FORKED
+    assert parent is not None
+    ctx = dataclasses.replace(parent, report=Report(live=False), created={}, trajectories={})
+    ops = {(op.label, mode.value): (op, mode) for op, mode in _jobs(ctx)}
+    for key in jobs:
+        _fuzz_one(ctx, *ops[key])
+    return ctx.report.findings, ctx.report.total_cases, ctx.created, ctx.report.phase(PHASE).skipped
+
+
 def run_fuzz(ctx: RunContext) -> None:
+    """Fuzz every operation; with --workers N, N forked processes share the operations
+    (Hypothesis is not thread-safe enough to share one process)."""
+    global _FORKED
     started = time.monotonic()
     jobs = _jobs(ctx)
-    if ctx.workers <= 1:
+    if ctx.workers <= 1 or len(jobs) < 2:
         for op, mode in jobs:
             _fuzz_one(ctx, op, mode)
     else:
-        with ThreadPoolExecutor(ctx.workers) as pool:
-            for future in [pool.submit(_fuzz_one, ctx, op, mode) for op, mode in jobs]:
-                future.result()
+        import multiprocessing
+
+        keys = [(op.label, mode.value) for op, mode in jobs]
+        shares = [keys[i::ctx.workers] for i in range(ctx.workers)]
+        _FORKED = ctx
+        try:
+            with multiprocessing.get_context("fork").Pool(ctx.workers) as pool:
+                for findings, cases, created, _ in pool.imap_unordered(_worker, [s for s in shares if s]):
+                    for finding in findings:
+                        ctx.report.add(finding)
+                    ctx.report.count(PHASE, cases)
+                    for request_id, url_name in created.items():
+                        ctx.remember(request_id, url_name, None)
+        finally:
+            _FORKED = None
     ctx.report.phase(PHASE).seconds += time.monotonic() - started

@@ -72,7 +72,7 @@ def build_machine(ctx: RunContext) -> type[RuleBasedStateMachine]:
             ctx.fail(PHASE, check, rule_text, operation, message, response)
 
         def data_of(self, response: Any) -> dict[str, Any] | None:
-            ctx.report.count(PHASE)
+            ctx.observe(PHASE, response)
             body = rules.json_or_none(response)
             data = body.get("data") if isinstance(body, dict) else None
             return data if isinstance(data, dict) else None
@@ -130,7 +130,7 @@ def build_machine(ctx: RunContext) -> type[RuleBasedStateMachine]:
             if decision == "approved" and not ctx.may_approve:
                 decision = "rejected"
             response = self.client.decide(item.url_name, item.request_id, decision, self.cast.checker)
-            ctx.report.count(PHASE)
+            ctx.observe(PHASE, response)
             problem = rules.expect_error(ctx.contract, response, 409, 2002)
             if problem:
                 self.fail("decided_once", "a decided request cannot be decided again (409, 2002)", problem, response)
@@ -139,7 +139,7 @@ def build_machine(ctx: RunContext) -> type[RuleBasedStateMachine]:
         def self_approve(self, item: Modelled) -> None:
             decision = "approved" if ctx.may_approve else "rejected"
             response = self.client.decide(item.url_name, item.request_id, decision, self.cast.maker)
-            ctx.report.count(PHASE)
+            ctx.observe(PHASE, response)
             problem = rules.expect_error(ctx.contract, response, 403, 2001)
             if problem:
                 self.fail("maker_is_not_checker", "the maker cannot decide their own request (403, 2001)",
@@ -167,7 +167,7 @@ def build_machine(ctx: RunContext) -> type[RuleBasedStateMachine]:
             if mine and self.model:
                 params["userId"] = next(iter(self.model.values())).data.get("userId")
             response = self.client.list(params, self.cast.checker)
-            ctx.report.count(PHASE)
+            ctx.observe(PHASE, response)
             body = rules.json_or_none(response)
             if response.status_code != 200 or not isinstance(body, dict):
                 self.fail("list_filters_and_pages", "a valid list query is answered (200)",

@@ -38,11 +38,14 @@ class Probe:
         op = operation or (f"{response.request.method} {response.request.path_url.split('?')[0]}" if response is not None else "")
         self.ctx.fail(PHASE, self.name, self.rule, op, message, response)
 
-    def count(self) -> None:
-        self.ctx.report.count(PHASE)
+    def count(self, response: Any = None) -> None:
+        if response is None:
+            self.ctx.report.count(PHASE)
+        else:
+            self.ctx.observe(PHASE, response)
 
     def expect(self, response: Any, status: int, code: int, what: str) -> bool:
-        self.count()
+        self.count(response)
         problem = rules.expect_error(self.contract, response, status, code)
         if problem:
             self.fail(f"{what}: {problem}", response)
@@ -52,7 +55,7 @@ class Probe:
     def create(self, url_name: str = "GOODWILL-POINTS", who: Any = None) -> dict[str, Any] | None:
         who = who or self.ctx.cast.maker
         response = self.client.create(url_name, self.bodies[url_name], who)
-        self.count()
+        self.count(response)
         data = (rules.json_or_none(response) or {}).get("data") if response.status_code == 200 else None
         if not isinstance(data, dict) or "requestId" not in data:
             self.fail(f"{who.name} could not create a {url_name} request (HTTP {response.status_code})", response)
@@ -62,7 +65,7 @@ class Probe:
 
     def state_of(self, request_id: str) -> str | None:
         response = self.client.get(request_id, self.ctx.cast.maker)
-        self.count()
+        self.count(response)
         data = (rules.json_or_none(response) or {}).get("data")
         return data.get("state") if isinstance(data, dict) else None
 
@@ -102,7 +105,7 @@ def details_growth(p: Probe) -> None:
             return
         message = f"{decision} by the contract suite"
         response = p.client.decide("GOODWILL-POINTS", data["requestId"], decision, p.ctx.cast.checker, message)
-        p.count()
+        p.count(response)
         after = (rules.json_or_none(response) or {}).get("data") if response.status_code == 200 else None
         if not isinstance(after, dict):
             p.fail(f"the checker's {decision} was refused (HTTP {response.status_code})", response)
@@ -160,7 +163,7 @@ def org_isolation(p: Probe) -> None:
     p.expect(p.client.decide("GOODWILL-POINTS", rid, p.safe_decision, outsider), 404, 2007,
              "another organisation deciding the request")
     listing = p.client.list({"limit": 100}, outsider)
-    p.count()
+    p.count(listing)
     items = (rules.json_or_none(listing) or {}).get("data") or []
     if any(isinstance(i, dict) and i.get("requestId") == rid for i in items):
         p.fail("another organisation's list shows the request", listing)
@@ -175,8 +178,10 @@ def decided_once(p: Probe) -> None:
     if data is None:
         return
     rid = data["requestId"]
+    if p.state_of(rid) != rules.PENDING:  # read once while pending: a later read must not be a stale copy
+        p.fail("a new request does not read as pending", operation="GET /api_gateway/v2/request-workflow/requests/{requestId}")
     first = p.client.decide("GOODWILL-POINTS", rid, p.safe_decision, p.ctx.cast.checker)
-    p.count()
+    p.count(first)
     final = ((rules.json_or_none(first) or {}).get("data") or {}).get("state") if first.status_code == 200 else None
     if final is None:
         p.fail(f"the first decision was refused (HTTP {first.status_code})", first)
