@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from flask import Flask, Response, g, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from . import repository as repo
 from .config import MockConfig
@@ -106,6 +106,9 @@ def _check_request() -> None:
     if op is None:
         return None
     raw = request.get_data(cache=True) if op.body is not None else None
+    if raw is not None and request.content_length is None and len(raw) >= state.config.max_body_bytes:
+        # A chunked body is cut at the limit by werkzeug's stream, not refused: refuse it here.
+        raise RequestEntityTooLarge()
     g.checked = state.validator.check(
         op, headers=request.headers, path_params=request.view_args or {},
         query=request.args.to_dict(flat=False), content_type=request.content_type, raw_body=raw)
