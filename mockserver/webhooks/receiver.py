@@ -83,7 +83,8 @@ class Receiver:
                 return conn, addr
 
         self._server = Server((self.host, self.port), _handler(self))
-        threading.Thread(target=self._server.serve_forever, name=f"receiver-{self.port}", daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), name=f"receiver-{self.port}",
+                         daemon=True).start()
         return self
 
     def stop(self) -> None:
