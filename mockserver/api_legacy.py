@@ -31,6 +31,7 @@ SERIES_ENV = "MOCKSERVER_COUPON_SERIES"
 DEFAULT_SERIES = re.compile(r"9[0-9]{5}")
 CUSTOMER_FILTERS = ("mobile", "email", "external_id", "id", "card_number", "card_external_id")
 PENDING, APPROVED, REJECTED = "PENDING", "APPROVED", "REJECTED"
+RETRO = "RETRO"
 SOURCE = "API"
 MAX_ID = 2**63 - 1
 # Item codes of rules the schemas cannot say (their messages come from the spec).
@@ -246,15 +247,17 @@ def _add_problem(tx: Any, batch: Batch, record: dict[str, Any]) -> int | None:
     org, kind, base = batch.org_id, record["type"], record["base_type"]
     if record["requested_on"] > batch.now:
         return FUTURE
-    if base in VALUE_TAKEN:
-        if record.get("old_value") == record["new_value"]:
-            return SAME_VALUE
-        if legacy.exists(tx, org, PENDING, record["customer"], type=kind, base_type=base, new_value=record["new_value"]):
-            return DUPLICATE
+    if base in VALUE_TAKEN and record.get("old_value") == record["new_value"]:
+        return SAME_VALUE
+    if (code := _already_done(tx, batch, record)) is not None:
+        return code
+    if base in VALUE_TAKEN and legacy.exists(tx, org, PENDING, record["customer"], type=kind, base_type=base,
+                                             new_value=record["new_value"]):
+        return DUPLICATE
     if base == "MERGE" and not record.get("target_customer"):
         return NO_TARGET
-    if "transaction_id" in record and legacy.exists(tx, org, PENDING, type=kind, base_type=base,
-                                                    transaction_id=record["transaction_id"]):
+    if base == RETRO and legacy.exists(tx, org, PENDING, type=kind, base_type=base,
+                                       transaction_id=record.get("transaction_id")):
         return DUPLICATE
     if "series_id" in record and not batch.series_known(record["series_id"]):
         return UNKNOWN_SERIES
@@ -314,11 +317,17 @@ def _approval_problem(tx: Any, batch: Batch, record: dict[str, Any], item: dict[
         if base == "POINTS":
             return None if granted else INVALID_VALUE
         return None if granted and batch.series_known(granted) else UNKNOWN_SERIES
+    return _already_done(tx, batch, record)
+
+
+def _already_done(tx: Any, batch: Batch, record: dict[str, Any]) -> int | None:
+    """An approved request already gave someone this new identifier, or marked this transaction retro."""
+    kind, base = record["type"], record["base_type"]
     if base in VALUE_TAKEN and legacy.exists(tx, batch.org_id, APPROVED, type=kind, base_type=base,
                                              new_value=record["new_value"]):
         return VALUE_TAKEN[base]
-    if "transaction_id" in record and legacy.exists(tx, batch.org_id, APPROVED, type=kind, base_type=base,
-                                                    transaction_id=record["transaction_id"]):
+    if base == RETRO and legacy.exists(tx, batch.org_id, APPROVED, type=kind, base_type=base,
+                                       transaction_id=record.get("transaction_id")):
         return ALREADY_RETRO
     return None
 

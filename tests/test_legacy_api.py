@@ -171,9 +171,8 @@ def test_a_pending_change_to_the_same_new_value_is_refused_even_in_one_batch(liv
     assert codes(answer) == [9000, 9028]
     one(live_mock, "add", mobile_change(), "maker", 9028)
     added(live_mock, mobile_change(new="9000000003"))
-    pending_retro = {"type": "TRANSACTION_UPDATE", "base_type": "RETRO", "mobile": "1", "transaction_id": "555",
-                     "old_type": "NOT_INTERESTED", "new_type": "REGULAR"}
-    assert codes(send(live_mock, "add", [pending_retro, pending_retro])) == [9000, 9028]
+    same_transaction = goodwill(transaction_id="555")
+    assert codes(send(live_mock, "add", [same_transaction, same_transaction])) == [9000, 9000]
 
 
 def test_client_auto_approve_approves_at_once_and_logs_both_steps(live_mock):
@@ -262,12 +261,23 @@ def test_a_points_approval_needs_points_from_the_request_or_the_approval(live_mo
     one(live_mock, "approve", decision(item, points="12"), "checker", 9000)
 
 
-def test_a_new_mobile_already_given_to_someone_cannot_be_approved_again(live_mock):
-    first = added(live_mock, mobile_change(old="9000000001", new="9111111111"))
-    second = added(live_mock, mobile_change(old="9000000005", new="9111111111"))
+@pytest.mark.parametrize("base_type, code", [("MOBILE", 9005), ("EMAIL", 9002), ("EXTERNAL_ID", 9003)])
+def test_a_new_identifier_already_given_to_someone_is_refused(live_mock, base_type, code):
+    change = {"type": "CHANGE_IDENTIFIER", "base_type": base_type, "new_value": "taken"}
+    first, second = added(live_mock, {**change, "mobile": "1"}), added(live_mock, {**change, "mobile": "2"})
     one(live_mock, "approve", decision(first), "checker", 9000)
-    one(live_mock, "approve", decision(second), "checker", 9005)
-    one(live_mock, "add", mobile_change(old="9000000007", new="9111111111"), "maker", 9000)
+    one(live_mock, "approve", decision(second), "checker", code)
+    one(live_mock, "add", {**change, "mobile": "3"}, "maker", code)
+
+
+def test_a_transaction_marked_retro_cannot_be_marked_again(live_mock):
+    retro = {"type": "TRANSACTION_UPDATE", "base_type": "RETRO", "mobile": "1", "transaction_id": 555,
+             "old_type": "NOT_INTERESTED", "new_type": "REGULAR", "reason": "missed"}
+    first = added(live_mock, retro)
+    one(live_mock, "add", retro, "maker", 9028)
+    one(live_mock, "approve", decision(first), "checker", 9000)
+    one(live_mock, "add", retro, "maker", 1627)
+    assert added(live_mock, {**retro, "transaction_id": "556"})["status"] == "PENDING"
 
 
 def test_a_mixed_decision_batch_answers_201(live_mock):
