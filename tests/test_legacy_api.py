@@ -427,3 +427,25 @@ def test_admin_reset_empties_the_v11_requests(live_mock):
     assert requests.post(live_mock.base_url + "/__admin/reset", timeout=TIMEOUT).status_code == 200
     assert read(live_mock, "get").json()["response"]["requests"]["count"] == 0
     assert read(live_mock, "logs", type="GOODWILL", base_type="POINTS", **WIDE).json()["response"]["logs"]["count"] == 0
+
+
+# --------------------------------------------------------------------------- gunicorn, several workers
+def test_workers_share_one_sequence_and_one_decision(tmp_path):
+    """Under `mockserver serve --workers 2`, concurrent batches get distinct ids and one approval wins."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mock_support import auth, served_mock
+
+    with served_mock(tmp_path, "--workers", "2", "--strict") as served:
+        def post(verb: str, items: list[dict[str, Any]], user: str):
+            return requests.post(served.base_url + PATHS[verb], json={"root": {"request": items}}, headers=auth(user),
+                                 timeout=30)
+
+        with ThreadPoolExecutor(16) as pool:
+            batches = list(pool.map(lambda n: post("add", [goodwill(points=str(n + 1))] * 5, "maker"), range(16)))
+        ids = [int(i["id"]) for answer in batches for i in items_of(answer)]
+        assert len(set(ids)) == 80 and max(ids) - min(ids) == 79
+        target = {"id": str(min(ids)), "type": "GOODWILL", "base_type": "POINTS"}
+        with ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(lambda _: post("approve", [target], "checker"), range(16)))
+        assert sorted(codes(a)[0] for a in answers) == [9000] + [9052] * 15
