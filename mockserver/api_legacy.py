@@ -387,8 +387,9 @@ def preload_seed_requests(store: Store, contract: Contract | None = None, org_id
                           maker: User | None = None) -> list[str]:
     """Put in place, PENDING and added by `maker`, the requests that the spec's seed approvals
     (`x-seed` examples of approveLegacyRequests) decide, so approving them with those bodies
-    answers exactly the seed's responses. Idempotent: a request under one of those ids is
-    replaced. The customer is the one the add examples name for the same type."""
+    answers exactly the seed's responses. Idempotent (every worker may run it at start-up): an
+    id already stored is left as it is. The customer is the one the add examples name for the
+    same type. Returns the ids it stored."""
     contract = contract or load_contract()
     maker = maker or next(u for u in DEFAULT_USERS if u.username == "maker")
     add_tables(store)
@@ -413,7 +414,7 @@ def preload_seed_requests(store: Store, contract: Contract | None = None, org_id
             if "points" in item:
                 record["points"] = str(item["points"])
             record.update(reason=answer.get("reason", ""), requested_on=batch.now, added_by=maker.username)
-            legacy.replace(tx, org_id, maker.user_id, record)
-            _log(tx, batch, record, None, "")
-            ids.append(record["id"])
+            if legacy.insert(tx, org_id, maker.user_id, record, if_missing=True):
+                _log(tx, batch, record, None, "")
+                ids.append(record["id"])
     return ids

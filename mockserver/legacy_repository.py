@@ -68,18 +68,13 @@ def next_id(tx: sqlite3.Connection) -> int:
     return tx.execute("SELECT COALESCE(MAX(id) + 1, ?) FROM legacy_requests", (FIRST_ID,)).fetchone()[0]
 
 
-def insert(tx: sqlite3.Connection, org_id: int, added_by_id: int, record: dict[str, Any]) -> None:
-    tx.execute("INSERT INTO legacy_requests (id, org_id, type, base_type, status, customer, added_by_id, requested_on,"
-               " record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-               (int(record["id"]), org_id, record["type"], record["base_type"], record["status"],
-                dumps(record["customer"]), added_by_id, record["requested_on"], dumps(record)))
-
-
-def replace(tx: sqlite3.Connection, org_id: int, added_by_id: int, record: dict[str, Any]) -> None:
-    """Put a request in afresh under its id (dropping whatever had that id, and its log)."""
-    tx.execute("DELETE FROM legacy_logs WHERE request_id = ?", (int(record["id"]),))
-    tx.execute("DELETE FROM legacy_requests WHERE id = ?", (int(record["id"]),))
-    insert(tx, org_id, added_by_id, record)
+def insert(tx: sqlite3.Connection, org_id: int, added_by_id: int, record: dict[str, Any], if_missing: bool = False) -> bool:
+    """Store a new request; with `if_missing`, leave one already under its id alone. True if stored."""
+    verb = "INSERT OR IGNORE" if if_missing else "INSERT"
+    return tx.execute(f"{verb} INTO legacy_requests (id, org_id, type, base_type, status, customer, added_by_id,"
+                      " requested_on, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                      (int(record["id"]), org_id, record["type"], record["base_type"], record["status"],
+                       dumps(record["customer"]), added_by_id, record["requested_on"], dumps(record))).rowcount == 1
 
 
 def get(conn: sqlite3.Connection, org_id: int, request_id: int) -> LegacyRow | None:
