@@ -35,6 +35,7 @@ class RunOptions:
     rate_limit: str | None = None
     webhook_listen: int | None = None
     workers: int = 1
+    webhook_wait: float = 10.0  # seconds to wait for the events the run caused
     phases: tuple[str, ...] = ("probes", "machine", "fuzz")
 
 
@@ -83,7 +84,7 @@ def run(options: RunOptions, out: Any = None) -> int:
         if not ctx.may_approve:
             _reject_leftovers(ctx)
         if receiver is not None:
-            webhooks.verify(ctx, receiver)
+            webhooks.verify(ctx, receiver, timeout=options.webhook_wait)
     finally:
         if receiver is not None:
             receiver.stop()

@@ -78,10 +78,10 @@ def register_with_mock(ctx: RunContext, receiver: Receiver) -> bool:
     return added.status_code == 201
 
 
-def _wait_for_mock_deliveries(ctx: RunContext) -> None:
+def _wait_for_mock_deliveries(ctx: RunContext, timeout: float) -> None:
     try:
-        ctx.session().get(ctx.base_url.rstrip("/") + "/__admin/events", params={"waitFor": "all", "timeout": 10},
-                          timeout=15)
+        ctx.session().get(ctx.base_url.rstrip("/") + "/__admin/events", params={"waitFor": "all", "timeout": timeout},
+                          timeout=timeout + 5)
     except Exception:
         pass
 
@@ -100,7 +100,7 @@ def _sequences(events: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 def verify(ctx: RunContext, receiver: Receiver, timeout: float = 10.0) -> None:
     """Check every event received, then each request's state sequence against the run's record."""
     started = time.monotonic()
-    _wait_for_mock_deliveries(ctx)
+    _wait_for_mock_deliveries(ctx, timeout)
     expected = {rid: states for rid, states in ctx.trajectories.items() if states}
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:  # bounded: deliveries are asynchronous

@@ -1,0 +1,94 @@
+"""Cases per second of `contracts run` (fuzz phase) against a live mock, side by side with
+`st run openapi.yaml --url ...` on the same target, same examples and workers; and the wall time
+of a default `contracts run`. Prints figures; asserts nothing.
+
+    .venv/bin/python bench/bench_contracts.py [--max-examples 25] [--workers 1,4]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+MAKER = ["-H", "Authorization: Basic bWFrZXI6bWFrZXI=", "-H", "X-CAP-API-AUTH-ORG-ID: 51250"]  # maker:maker
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_mock(workdir: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen([str(BIN / "mockserver"), "serve", "--port", str(port), "--db", f"{workdir}/state.db"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):  # bounded wait for start-up
+        try:
+            if requests.get(base + "/__admin/health", timeout=1).status_code == 200:
+                return proc, base
+        except requests.RequestException:
+            time.sleep(0.1)
+    proc.terminate()
+    raise SystemExit("the mock did not start")
+
+
+def timed(cmd: list[str]) -> float:
+    started = time.monotonic()
+    subprocess.run(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=900)
+    return time.monotonic() - started
+
+
+def ours(base: str, n: int, workers: int, out: str) -> tuple[int, float]:
+    seconds = timed([str(BIN / "contracts"), "run", "--base-url", base, "--phases", "fuzz", "--max-examples", str(n),
+                     "--workers", str(workers), "--seed", "1", "--report", out])
+    return json.loads(Path(out).read_text())["cases"], seconds
+
+
+def schemathesis_cli(base: str, n: int, workers: int, out: str) -> tuple[int, float]:
+    seconds = timed([str(BIN / "st"), "run", str(REPO / "openapi.yaml"), "--url", base, *MAKER,
+                     "--phases", "examples,fuzzing", "-n", str(n), "-w", str(workers), "--seed", "1", "--no-shrink",
+                     "--exclude-path-regex", "^/__admin|^/openapi", "--report", "json", "--report-json-path", out])
+    return json.loads(Path(out).read_text())["test_cases"]["generated"], seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--max-examples", type=int, default=25)
+    parser.add_argument("--workers", default="1,4")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, base = start_mock(tmp)
+        try:
+            print(f"target: mock at {base} (gunicorn, SQLite file); max-examples {args.max_examples}")
+            ours(base, 2, 1, os.path.join(tmp, "warm.json"))  # warm both sides up (imports, first writes)
+            schemathesis_cli(base, 2, 1, os.path.join(tmp, "warm-st.json"))
+            print(f"{'tool':<16}{'workers':>8}{'cases':>8}{'seconds':>9}{'cases/s':>9}")
+            for workers in [int(w) for w in args.workers.split(",")]:
+                for name, func in (("contracts run", ours), ("st run", schemathesis_cli)):
+                    cases, seconds = func(base, args.max_examples, workers, os.path.join(tmp, f"{name[0]}{workers}.json"))
+                    print(f"{name:<16}{workers:>8}{cases:>8}{seconds:>9.1f}{cases / seconds:>9.1f}")
+            default = os.path.join(tmp, "default.json")
+            seconds = timed([str(BIN / "contracts"), "run", "--base-url", base, "--report", default])
+            report = json.loads(Path(default).read_text())
+            phases = ", ".join(f"{k} {v['cases']}" for k, v in report["phases"].items())
+            print(f"default `contracts run`: {seconds:.1f}s wall, {report['cases']} cases ({phases}), "
+                  f"{len(report['failures'])} failures")
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
