@@ -62,21 +62,20 @@ def load_documents(store: SqliteStore, contract: Contract, types: dict[str, Requ
 
 
 def load_fixture_requests(store: SqliteStore, folder: Path, types: dict[str, RequestType]) -> int:
-    """Store the requests of lifecycle fixtures (`*.json` with `preload: {orgId, entityInfo, request}`)."""
+    """Store the final request of every lifecycle fixture listed in `folder/index.json`
+    (`contracts fixtures` writes them), under its recorded id; returns how many were new."""
+    index = json.loads((folder / "index.json").read_text(encoding="utf-8"))
     added = 0
     with store.transaction() as tx:
-        for path in sorted(folder.rglob("*.json")):
-            try:
-                fixture = json.loads(path.read_text(encoding="utf-8"))
-            except ValueError:
+        for entry in index["files"]:
+            if entry.get("kind") != "lifecycle":
                 continue
-            item = fixture.get("preload") if isinstance(fixture, dict) else None
-            if not item:
-                continue
-            document, org_id = item["request"], int(item["orgId"])
+            fixture = json.loads((folder / entry["path"]).read_text(encoding="utf-8"))
+            document = fixture["steps"][-1]["response"]["body"]["data"]
+            org_id = int(fixture["orgId"])
             if repo.get_request(tx, org_id, document["requestId"]) is not None:
                 continue
-            rtype = next(t for t in types.values() if t.response_name == document["requestType"])
-            repo.insert_request(tx, org_id, rtype.url_name, document, item["entityInfo"])
+            entity = fixture["steps"][0]["request"]["body"]["entityInfo"]
+            repo.insert_request(tx, org_id, types[fixture["requestType"]].url_name, document, entity)
             added += 1
     return added
