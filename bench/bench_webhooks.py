@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import argparse
-import base64
 import statistics
 import sys
 import tempfile
@@ -26,7 +25,7 @@ from contracts.bodies import valid_bodies  # noqa: E402
 from mockserver import webhooks  # noqa: E402
 from mockserver.config import DeliveryPolicy, MockConfig  # noqa: E402
 from mockserver.contract import load_contract  # noqa: E402
-from mockserver.testing import serve_in_thread  # noqa: E402
+from mockserver.testing import RunningMock, serve_in_thread  # noqa: E402
 from mockserver.webhooks import outbox  # noqa: E402
 from mockserver.webhooks.dispatcher import Dispatcher  # noqa: E402
 from mockserver.webhooks.receiver import Receiver  # noqa: E402
@@ -36,21 +35,16 @@ TYPE = "GOODWILL-POINTS"
 RULES = DeliveryPolicy(timeout_s=5.0, base_delay_s=0.01, max_delay_s=0.1, max_attempts=5, poll_interval_s=0.01)
 
 
-def auth(user: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{user}".encode()).decode(),
-            "X-CAP-API-AUTH-ORG-ID": "51250"}
-
-
 class Client:
-    def __init__(self, base_url: str):
-        self.base_url, self.http = base_url, requests.Session()
+    def __init__(self, mock: RunningMock):
+        self.base_url, self.auth, self.http = mock.base_url, mock.headers, requests.Session()
         self.body = valid_bodies(load_contract())[TYPE]
 
     def subscribe(self, url: str) -> None:
         self.http.post(f"{self.base_url}/__admin/subscriptions", json={"url": url}, timeout=10).raise_for_status()
 
     def create(self) -> str:
-        answer = self.http.post(f"{self.base_url}{BASE}/{TYPE}", json=self.body, headers=auth("maker"), timeout=10)
+        answer = self.http.post(f"{self.base_url}{BASE}/{TYPE}", json=self.body, headers=self.auth("maker"), timeout=10)
         answer.raise_for_status()
         return answer.json()["data"]["requestId"]
 
@@ -58,7 +52,7 @@ class Client:
         body = {"requestId": request_id, "actionName": "AdminTask",
                 "payload": {"AdminTask-Payload": {"actionDecision": "approved", "actionMessage": "bench"}}}
         started = time.perf_counter()
-        answer = self.http.put(f"{self.base_url}{BASE}/{TYPE}", json=body, headers=auth("checker"), timeout=10)
+        answer = self.http.put(f"{self.base_url}{BASE}/{TYPE}", json=body, headers=self.auth("checker"), timeout=10)
         elapsed = time.perf_counter() - started
         answer.raise_for_status()
         return elapsed
@@ -71,7 +65,7 @@ class Client:
 
 def throughput(workdir: Path, events: int) -> None:
     with Receiver() as hook, serve_in_thread(MockConfig(db=str(workdir / "drain.db"), dispatch=False)) as mock:
-        client = Client(mock.base_url)
+        client = Client(mock)
         client.subscribe(hook.url)
         for _ in range(events):
             client.create()
@@ -97,7 +91,7 @@ def approval_latency(workdir: Path, approvals: int, subscriptions: int) -> list[
     hooks = [Receiver().start() for _ in range(subscriptions)]
     try:
         with serve_in_thread(config) as mock:
-            client = Client(mock.base_url)
+            client = Client(mock)
             for hook in hooks:
                 client.subscribe(hook.url)
             ids = [client.create() for _ in range(approvals + 20)]
