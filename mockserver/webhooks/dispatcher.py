@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sqlite3
 import threading
 import time
 import uuid
@@ -60,6 +61,12 @@ class Dispatcher:
                 self._wake.clear()
                 try:
                     wait = self._step(time.time())
+                except sqlite3.OperationalError as exc:
+                    if "no such table" in str(exc):  # a closed :memory: store reopened empty: the app is gone
+                        log.info("webhook dispatcher stops: its database is gone")
+                        break
+                    log.exception("webhook dispatch step failed; retrying")
+                    wait = 1.0
                 except Exception:
                     log.exception("webhook dispatch step failed; retrying")
                     wait = 1.0
