@@ -68,7 +68,9 @@ def _preload(state: MockState) -> None:
     """Data asked for at start-up; idempotent, so every worker may run it."""
     from .preload import load_documents, load_fixture_requests
     if state.config.examples:
+        from .api_legacy import preload_seed_requests
         load_documents(state.store, state.contract, state.types)
+        preload_seed_requests(state.store, state.contract)
     if state.config.fixtures_dir is not None:
         load_fixture_requests(state.store, state.config.fixtures_dir, state.types)
 
@@ -124,7 +126,10 @@ def _http_error(error: HTTPException) -> Response:
     status = error.code or 500
     detail = {404: "no such operation", 405: f"{request.method} is not allowed here",
               413: "the body is larger than the mock accepts"}.get(status, error.description)
-    return _api_error(ApiError.of(status, None, None, detail))
+    response = _api_error(ApiError.of(status, None, None, detail))
+    if status == 405:  # RFC 9110: a 405 names the methods the resource allows
+        response.headers["Allow"] = ", ".join(sorted(getattr(error, "valid_methods", None) or ()))
+    return response
 
 
 def _unexpected(error: Exception) -> Response:

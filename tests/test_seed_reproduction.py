@@ -103,3 +103,16 @@ def test_documented_events_are_reproduced(mock, seed):
         emitted["data"].pop("checkerId", None)
     assert _masked(emitted, *made_up) == _masked(documented, *made_up)
     assert emitted["refId"] == f"{emitted['orgId']}_{request_id}"
+
+
+def test_documented_v11_approvals_are_reproduced(mock):
+    """Seed 001: with --examples, approving the documented bodies gives the documented answers."""
+    legacy = [s.value for s in SEEDS if s.seed.startswith("001")]
+    bodies = [v for v in legacy if "root" in v]
+    answers = [v for v in legacy if "response" in v]
+    assert len(bodies) == len(answers) == 3
+    for body, documented in zip(bodies, answers):
+        answer = requests.post(f"{mock.base_url}/v1.1/request/approve", params={"format": "json"}, json=body,
+                               headers=mock.headers("checker"), timeout=10)
+        assert answer.status_code == 200
+        assert answer.json() == documented
