@@ -184,12 +184,9 @@ def _run(base_url: str, tmp_path, phases: str, max_examples: int = 5, **extra: A
 
 
 # Disagreements between the mock and openapi.yaml that the suite found and that are reported to
-# their owners; each is (check, operation prefix, why). Remove an entry once it is fixed (the
-# earlier ones, v1.1 missing and 2008 instead of 2023 for non-string wrapped headers, were).
-KNOWN_GAPS = [
-    ("positive_data_acceptance", "GET /api_gateway/v2/request-workflow/requests",
-     "listRequests.userId has no maximum in the spec; the mock refuses ids beyond int64"),
-]
+# their owners; each is (check, operation prefix, why). Remove an entry once it is fixed (all found
+# so far were: v1.1 missing, 2008 instead of 2023 for non-string wrapped headers, unbounded userId).
+KNOWN_GAPS: list[tuple[str, str, str]] = []
 
 
 def _unexplained(report: dict) -> list[dict]:
@@ -203,7 +200,7 @@ def test_the_mock_is_conformant(tmp_path):
     assert _unexplained(report) == [], json.dumps(_unexplained(report), indent=1)[:3000]
     assert report["cases"] > 100 and report["seed"] == 7
     assert (tmp_path / "junit.xml").exists()
-    assert code == (1 if report["failures"] else 0)
+    assert code == 0
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
