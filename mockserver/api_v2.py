@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 from flask import Blueprint, g, request
+from werkzeug.routing import BaseConverter
 
 from . import repository as repo
 from .errors import ApiError
@@ -20,11 +21,21 @@ from .state import MockState, mock_state
 from .workflow import APPROVE, AUTO, CREATE, NEW, REJECT, TERMINAL, NoTransition, StepInputs, apply, transition
 
 bp = Blueprint("workflow", __name__)
+
+
+class TypeSegment(BaseConverter):
+    """A `{requestType}` segment, never the concrete `requests`: OpenAPI matches a concrete path
+    before a templated one, so `POST /requests` is 405 (only GET is there), not an unknown type."""
+
+    regex = r"(?!requests$)[^/]+"
+
+
+bp.record_once(lambda setup: setup.app.url_map.converters.setdefault("type_segment", TypeSegment))
 BASE = "/api_gateway/v2/request-workflow"
 UNKNOWN_REQUEST, DECIDED, NO_PERMISSION = 2007, 2002, 2001
 
 
-@bp.post(f"{BASE}/<requestType>", endpoint="createRequest")
+@bp.post(f"{BASE}/<type_segment:requestType>", endpoint="createRequest")
 def create_request(requestType: str) -> Any:
     state, checked = mock_state(), g.checked
     rtype = state.types[checked.params["requestType"]]
@@ -62,7 +73,7 @@ def _auto_approve(state: MockState, document: dict[str, Any], rtype: Any, org_id
     return document
 
 
-@bp.put(f"{BASE}/<requestType>", endpoint="decideRequest")
+@bp.put(f"{BASE}/<type_segment:requestType>", endpoint="decideRequest")
 def decide_request(requestType: str) -> Any:
     state, checked = mock_state(), g.checked
     rtype = state.types[checked.params["requestType"]]
