@@ -120,8 +120,6 @@ def test_wrapped_headers_that_are_not_a_map_are_2023(client: Client) -> None:
     assert_error(client.create("EARN-BADGE", body), 400, 2023)
 
 
-@pytest.mark.xfail(strict=True, reason="spec gap: WrappedHeaders' additionalProperties/properties carry no "
-                   "x-capillary-error, so a non-string header value is reported with the default 2008")
 def test_wrapped_header_values_that_are_not_strings_are_2023(client: Client) -> None:
     body = body_for("EARN-BADGE")
     call_of(body)["headers"] = {"X-Count": 3}
