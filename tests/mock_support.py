@@ -145,7 +145,8 @@ class ServedMock:
         return Client(self.base_url)
 
 
-def wait_healthy(base_url: str, process: subprocess.Popen, log: Path, timeout_s: float = 30.0) -> None:
+def wait_healthy(base_url: str, process: subprocess.Popen, log: Path, timeout_s: float = 30.0,
+                 poll_s: float = 0.05) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -153,11 +154,12 @@ def wait_healthy(base_url: str, process: subprocess.Popen, log: Path, timeout_s:
         with contextlib.suppress(requests.RequestException):
             if requests.get(base_url + "/__admin/health", timeout=1).status_code == 200:
                 return
-        time.sleep(0.05)
+        time.sleep(poll_s)
     raise RuntimeError(f"mockserver not healthy after {timeout_s}s:\n{log.read_text()[-3000:]}")
 
 
-def start_served(workdir: Path, *args: str, db: str = "tmp/state.db", port: int | None = None) -> ServedMock:
+def start_served(workdir: Path, *args: str, db: str = "tmp/state.db", port: int | None = None,
+                 poll_s: float = 0.05) -> ServedMock:
     """`mockserver serve --db <db> --port <free>` run in `workdir` (a relative db lives there)."""
     port = port or free_port()
     log = workdir / f"mockserver-{port}.log"
@@ -168,7 +170,7 @@ def start_served(workdir: Path, *args: str, db: str = "tmp/state.db", port: int 
     handle.close()
     served = ServedMock(f"http://127.0.0.1:{port}", process, port, log)
     try:
-        wait_healthy(served.base_url, process, log)
+        wait_healthy(served.base_url, process, log, poll_s=poll_s)
     except BaseException:
         stop_served(served)
         raise

@@ -1,0 +1,38 @@
+"""`make bench`: run every bench/bench_*.py in turn and print its figures.
+
+A bench that cannot run (an optional tool missing, a crash) is reported with the reason and the
+others still run; the exit code is 0 unless every bench failed.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+TIMEOUT_S = 900
+
+
+def main() -> int:
+    scripts = sorted(BENCH.glob("bench_*.py"))
+    failed = []
+    for script in scripts:
+        print(f"== {script.name}", flush=True)
+        started = time.monotonic()
+        try:
+            done = subprocess.run([sys.executable, str(script)], cwd=BENCH.parent, timeout=TIMEOUT_S)
+            status = f"exit {done.returncode}"
+            ok = done.returncode == 0
+        except subprocess.TimeoutExpired:
+            status, ok = f"stopped after {TIMEOUT_S} s", False
+        if not ok:
+            failed.append(script.name)
+            print(f"   {script.name} did not finish cleanly ({status}); see its output above", flush=True)
+        print(f"   ({time.monotonic() - started:.0f} s)\n", flush=True)
+    print(f"benches: {len(scripts) - len(failed)} ran, {len(failed)} failed" + (f": {', '.join(failed)}" if failed else ""))
+    return 1 if scripts and len(failed) == len(scripts) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
