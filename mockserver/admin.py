@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import uuid
 from typing import Any
 
@@ -38,23 +37,9 @@ def journal() -> Any:
 
 
 def event_view(row: dict[str, Any], deliveries: list[dict[str, Any]]) -> dict[str, Any]:
+    """One entry of `GET /__admin/events` (served by the webhooks package, which owns deliveries)."""
     return {"eventId": row["event_id"], "requestId": row["request_id"], "state": row["state"],
             "createdAt": row["created_at"], "event": json.loads(row["payload"]), "deliveries": deliveries}
-
-
-def deliveries_for(conn: Any, event_id: str) -> list[dict[str, Any]]:
-    """Deliveries of an event; the webhook dispatcher fills these in (none without it)."""
-    hook = mock_state().deliveries_for
-    return hook(conn, event_id) if hook else []
-
-
-@bp.get("/__admin/events", endpoint="adminEvents")
-def events() -> Any:
-    p = g.checked.params
-    state = mock_state()
-    with state.store.read() as conn:
-        rows = repo.list_events(conn, p.get("requestId"))
-        return {"events": [event_view(r, deliveries_for(conn, r["event_id"])) for r in rows]}
 
 
 @bp.get("/__admin/subscriptions", endpoint="adminListSubscriptions")
@@ -71,8 +56,13 @@ def add_subscription() -> Any:
     sub = {"id": uuid.uuid4().hex[:12], "url": body["url"], "headers": body.get("headers", {}), "origin": "runtime"}
     with mock_state().store.transaction() as tx:
         tx.execute("INSERT INTO subscriptions (id, url, headers, origin, created_seq) VALUES (?, ?, ?, ?, ?)",
-                   (sub["id"], sub["url"], repo.dumps(sub["headers"]), sub["origin"], time.time_ns()))
+                   (sub["id"], sub["url"], repo.dumps(sub["headers"]), sub["origin"], _next_event_seq(tx)))
     return sub, 201
+
+
+def _next_event_seq(tx: Any) -> int:
+    """Subscriptions are ordered by the outbox position at which they started receiving."""
+    return tx.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
 
 
 @bp.get("/__admin/faults", endpoint="adminListFaults")

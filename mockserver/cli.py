@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .config import DEFAULT_DB, MockConfig, Subscription
+from .config import DEFAULT_DB, DeliveryPolicy, MockConfig, Subscription
 from .identity import Directory
 
 
@@ -29,6 +29,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--webhook", action="append", default=[], metavar="URL", help="deliver events to URL (repeatable)")
     serve.add_argument("--webhook-header", action="append", default=[], type=_header, metavar="'Name: value'",
                        help="header sent with every delivery (repeatable), e.g. 'Authorization: Bearer x'")
+    serve.add_argument("--webhook-attempts", type=int, default=DeliveryPolicy.max_attempts,
+                       help="tries per delivery before it is given up (default %(default)s)")
+    serve.add_argument("--webhook-delay", type=float, default=DeliveryPolicy.base_delay_s,
+                       help="seconds before the first retry; doubles each time (default %(default)s)")
+    serve.add_argument("--webhook-max-delay", type=float, default=DeliveryPolicy.max_delay_s,
+                       help="longest wait between tries, seconds (default %(default)s)")
+    serve.add_argument("--webhook-timeout", type=float, default=DeliveryPolicy.timeout_s,
+                       help="seconds a receiver has to answer (default %(default)s)")
     serve.add_argument("--config", type=Path, help="users file (YAML/JSON) replacing the default identities")
     serve.add_argument("--workers", type=int, default=2)
     serve.add_argument("--threads", type=int, default=8, help="threads per worker")
@@ -51,7 +59,10 @@ def config_from(args: argparse.Namespace) -> MockConfig:
     extra: dict[str, Any] = {"jwt_secret": args.jwt_secret} if args.jwt_secret else {}
     return MockConfig(db=args.db, users_file=args.config, strict=args.strict, chain_calls=args.chain,
                       webhooks=tuple(Subscription(u, headers) for u in args.webhook),
-                      fixtures_dir=args.fixtures, examples=args.examples, **extra)
+                      fixtures_dir=args.fixtures, examples=args.examples,
+                      delivery=DeliveryPolicy(timeout_s=args.webhook_timeout, base_delay_s=args.webhook_delay,
+                                              max_delay_s=args.webhook_max_delay, max_attempts=args.webhook_attempts),
+                      **extra)
 
 
 def serve(args: argparse.Namespace) -> int:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
 from datetime import datetime, timezone
 import time
 
@@ -27,8 +26,6 @@ class MockState:
     types: dict[str, RequestType]
     validator: RequestValidator
     started: float
-    # Filled in by the webhook dispatcher: (connection, eventId) -> deliveries of that event.
-    deliveries_for: Callable[[Any, str], list[dict[str, Any]]] | None = None
 
     @staticmethod
     def now() -> str:

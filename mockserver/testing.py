@@ -16,6 +16,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from .app import create_app
 from .config import MockConfig
+from .webhooks import stop as stop_webhooks
 
 DEFAULT_ORG = "51250"
 
@@ -50,4 +51,5 @@ def serve_in_thread(config: MockConfig | None = None, host: str = "127.0.0.1", p
     finally:
         server.shutdown()
         thread.join(timeout=10)
+        stop_webhooks(app)
         app.extensions["mockserver"].store.close()

@@ -104,6 +104,9 @@ class RequestValidator:
             for v in param.validator.violations(value):
                 problems.append(Problem(v.code, param.name, v.detail))
             values[param.name] = value
+        declared = {p.name for p in op.parameters if p.location == "query"}
+        for name in sorted(set(query) - declared):
+            problems.append(Problem(None, name or "(empty name)", "not a parameter of this operation"))
         if problems:
             raise ApiError(400, problems)
         return values

@@ -98,8 +98,7 @@ def test_chunked_body_over_one_mib_is_413(client: Client) -> None:
 @pytest.mark.parametrize("raw, content_type, status", [
     (b"[", "application/json", 400), (b'{"outcome": "failure"}', "text/plain", 415),
     (b'{"outcome": "explode"}', "application/json", 400),
-    pytest.param(b"x" * (ONE_MIB + 1), "application/json", 413, marks=pytest.mark.xfail(
-        strict=True, reason="spec gap: the admin POST operations document no 413, so strict mode answers 500")),
+    (b"x" * (ONE_MIB + 1), "application/json", 413),
 ], ids=["malformed", "content-type", "bad-outcome", "too-large"])
 def test_admin_api_refuses_in_its_own_envelope(client: Client, raw: bytes, content_type: str, status: int) -> None:
     answer = _post(client, raw, content_type, path="/__admin/faults")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import outbox, views
+from . import views
 from .running import attach, on_ready, prepare, stop
 
 __all__ = ["init_app", "on_ready", "stop"]
@@ -22,6 +22,5 @@ def init_app(app: Flask) -> None:
     """Called by `create_app`: tables, startup subscriptions, the events view, the dispatcher."""
     state = app.extensions["mockserver"]
     prepare(state.store, state.config)
-    state.deliveries_for = outbox.deliveries_of
     views.install(app)
     attach(app)

@@ -99,10 +99,6 @@ def deliveries_by_event(conn: sqlite3.Connection, event_ids: list[str]) -> dict[
     return out
 
 
-def deliveries_of(conn: sqlite3.Connection, event_id: str) -> list[dict[str, Any]]:
-    return deliveries_by_event(conn, [event_id])[event_id]
-
-
 def _view(r: sqlite3.Row) -> dict[str, Any]:
     return {"subscriptionId": r["subscription_id"], "url": r["url"], "attempts": r["attempts"], "state": r["state"],
             "lastStatus": r["last_status"], "lastError": r["last_error"],
