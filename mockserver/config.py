@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_DB = ".mockserver/state.db"
-DEFAULT_JWT_SECRET = "capillary-mock-secret"
+DEFAULT_JWT_SECRET = "capillary-mock-secret-for-local-tokens-only"  # >= 32 bytes for HS256
 
 
 @dataclass(frozen=True)

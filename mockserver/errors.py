@@ -80,10 +80,11 @@ def _workflow_body(error: ApiError, contract: Contract) -> dict[str, Any]:
 
 
 def _legacy_body(error: ApiError) -> dict[str, Any]:
+    # 413 and 415 are documented as "Invalid request" (400); a route that is not an operation
+    # (404, 405) says so with its own status.
     status = error.status if error.status in LEGACY_STATUS else 400
-    body: dict[str, Any] = {"response": {"status": {
-        "success": "false", "code": status if status in (400, 401, 403) else 400,
-        "message": LEGACY_STATUS[status] if status in (400, 401, 403) else LEGACY_STATUS[400]}}}
+    code = 400 if status in (413, 415) else status
+    body: dict[str, Any] = {"response": {"status": {"success": "false", "code": code, "message": LEGACY_STATUS[status]}}}
     problems = [{"field": p.field, "detail": p.detail} if p.field else {"detail": p.detail}
                 for p in error.problems if p.detail]
     if problems and status not in (401, 403):
