@@ -16,6 +16,9 @@ serve: $(STAMP)
 	@mkdir -p .mockserver
 	$(BIN)/mockserver serve --port 4010 --db ./.mockserver/state.db
 
+# The suite runs on every core (pytest-xdist); PYTEST_ARGS='-n 0' runs it in one process.
+PYTEST_ARGS ?= -n auto
+
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
