@@ -15,6 +15,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from contracts.fixtures import DEFAULT_SEED, generate  # noqa: E402
+from contracts.fixtures_legacy import valid_scripts  # noqa: E402
+from contracts.fixtures_legacy_invalid import invalid_scripts  # noqa: E402
+from contracts.fixtures_legacy_recorded import LegacyRecorder  # noqa: E402
 from mockserver.contract import load_contract  # noqa: E402
 
 TARGET_S = 10.0
@@ -35,6 +38,7 @@ def main() -> int:
             files = generate(Path(out), args.seed, contract)
             times.append(time.perf_counter() - t0)
     kinds = Counter(entry["kind"] for entry in files)
+    legacy_s, scripts = _legacy_part(contract, args.seed)
     first, median = times[0], statistics.median(times)
     print(f"contract load: {load_s:.2f} s")
     print(f"default set (seed {args.seed}): {len(files)} fixtures "
@@ -42,7 +46,22 @@ def main() -> int:
     print(f"wall time: first run {first:.2f} s (cold caches), median of {len(times)} {median:.2f} s "
           f"(target < {TARGET_S:.0f} s: {'met' if first < TARGET_S else 'MISSED'})")
     print(f"throughput: {len(files) / median:.0f} fixtures/s (median run), {len(files) / first:.0f} fixtures/s (first run)")
+    print(f"of which v1.1 (build {scripts} scripts, record each from the in-process mock): {legacy_s:.2f} s, "
+          f"{scripts / legacy_s:.0f} scripts/s")
     return 0
+
+
+def _legacy_part(contract: object, seed: int) -> tuple[float, int]:
+    """Time the v1.1 part alone: scripts built from the spec and recorded from the mock."""
+    t0 = time.perf_counter()
+    recorder = LegacyRecorder()
+    try:
+        scripts = [*valid_scripts(contract, seed), *invalid_scripts(contract, seed)]
+        for script in scripts:
+            recorder.record(contract, script)
+    finally:
+        recorder.close()
+    return time.perf_counter() - t0, len(scripts)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,10 @@ regenerates it to prove it has not drifted from the spec. Layout under the outpu
     requests/invalid/<TYPE>/<field>--<rule>.json create bodies it refuses, with status and code
     lifecycles/<TYPE>/<outcome>.json             pending | approved | rejected | failed transcripts
     events/<TYPE>/<state>.json                   one requestWorkflowEvent per state
-    legacy/valid/<verb>-<name>.json              v1.1 add / approve / reject bodies and answers
+    decisions/invalid/<field>--<rule>.json       decision (PUT) bodies it refuses, with status and code
+    legacy/valid/<flow>.json                     v1.1 add → approve / reject transcripts, seed approvals
+    legacy/invalid/<verb>/<name>.json            v1.1 batches with a broken envelope or item, with the
+                                                 HTTP status, batch status code and item codes
 """
 from __future__ import annotations
 
@@ -22,12 +25,15 @@ from typing import Any, Callable
 from mockserver.contract import Contract, load_contract
 from contracts.fixtures_bodies import valid_bodies
 from contracts.fixtures_invalid import invalid_bodies
-from contracts.fixtures_legacy import legacy_fixtures
+from contracts.fixtures_decisions import OPERATION as DECIDE, invalid_decisions
+from contracts.fixtures_legacy import valid_scripts
+from contracts.fixtures_legacy_invalid import invalid_scripts
+from contracts.fixtures_legacy_recorded import LegacyRecorder
 from contracts.fixtures_lifecycle import OUTCOMES, synthetic_transcript, transcript_problems
 
 DEFAULT_OUT = Path("fixtures")
 DEFAULT_SEED = 0
-SUBFOLDERS = ("requests", "lifecycles", "events", "legacy")
+SUBFOLDERS = ("requests", "lifecycles", "events", "decisions", "legacy")
 EVENT_STATE = {"pending": "AdminTask", "approved": "approved", "rejected": "rejected", "failed": "failed"}
 
 # How lifecycle transcripts are made: (contract, type, outcome, body, seed) -> transcript.
@@ -89,7 +95,8 @@ def _generate(out: Path, seed: int, contract: Contract, make: TranscriptMaker) -
         bases.setdefault(body.request_type, body.body)
     _write_invalid(contract, writer, bases)
     _write_lifecycles(contract, writer, bases, seed, make)
-    _write_legacy(writer, legacy_fixtures(contract, seed))
+    _write_decisions(contract, writer)
+    _write_legacy(contract, writer, seed)
     index = {"generator": "contracts fixtures", "seed": seed, "spec": {"path": "openapi.yaml",
              "sha256": _spec_digest(contract)}, "count": len(writer.entries),
              "files": sorted(writer.entries, key=lambda e: e["path"])}
@@ -143,8 +150,32 @@ def _write_lifecycles(contract: Contract, writer: Writer, bases: dict[str, Any],
                          kind="event", type=rtype, outcome=state, expect={"state": event["data"]["currentRequestState"]})
 
 
-def _write_legacy(writer: Writer, fixtures: list[dict[str, Any]]) -> None:
-    for fixture in fixtures:
-        name = f"{fixture['verb']}-{fixture['name']}"
-        writer.write(f"legacy/valid/{name}.json", fixture, kind="legacy", type=fixture["operationId"],
-                     valid=True, outcome="accepted", expect={"status": fixture["response"]["status"]})
+def _write_decisions(contract: Contract, writer: Writer) -> None:
+    path = contract.operations[DECIDE].path
+    for item in invalid_decisions(contract):
+        expect = {"status": item.status, "code": item.code, "message": item.message}
+        writer.write(f"decisions/invalid/{item.name}.json",
+                     {"operationId": DECIDE, "name": item.name,
+                      "breaks": {"rule": item.rule, "field": item.field, "detail": item.detail},
+                      "request": {"method": "PUT", "path": path.replace("{requestType}", item.request_type)},
+                      "body": item.body, "expect": expect},
+                     kind="decision", type=DECIDE, valid=False, outcome="refused",
+                     rule=item.rule, field=item.field, expect={"status": item.status, "code": item.code})
+
+
+def _write_legacy(contract: Contract, writer: Writer, seed: int) -> None:
+    recorder = LegacyRecorder()
+    try:
+        for script in [*valid_scripts(contract, seed), *invalid_scripts(contract, seed)]:
+            fixture = recorder.record(contract, script)
+            valid = script.breaks is None
+            entry = {"kind": "legacy", "type": script.operation_id, "valid": valid,
+                     "outcome": "accepted" if valid else "partly refused" if script.expect["code"] == 201 else "refused",
+                     "expect": script.expect}
+            if script.examples:
+                entry["mock"] = {"examples": True}
+            if not valid:
+                entry.update(rule=script.breaks["rule"], field=script.breaks["field"])
+            writer.write(f"legacy/{script.folder}/{script.name}.json", fixture, **entry)
+    finally:
+        recorder.close()

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Container, Iterator
 
-from mockserver.contract import Contract, Operation
+from mockserver.contract import Contract, Operation, SchemaValidator
 from contracts.fixtures_schema import replaced, walk
 
 DEFAULT_CODE = 2008
@@ -45,6 +45,10 @@ def mutations(contract: Contract, body: Any, schema: dict[str, Any]) -> Iterator
             for key in node.get("required", []):
                 if key in value:
                     yield f"{pointer}/{key}", "required", replaced(body, f"{pointer}/{key}", None, delete=True)
+            for key in sorted(value):
+                if key not in node.get("required", []):
+                    # absent optional members break conditional rules (anyOf / if-then required)
+                    yield f"{pointer}/{key}", "absent", replaced(body, f"{pointer}/{key}", None, delete=True)
             if node.get("additionalProperties") is False:
                 yield pointer, "additionalProperties", replaced(body, f"{pointer}/{UNKNOWN_MEMBER}", "x")
         wrong = _wrong_value(kinds)
@@ -54,10 +58,16 @@ def mutations(contract: Contract, body: Any, schema: dict[str, Any]) -> Iterator
             yield pointer, "const", replaced(body, pointer, f"{node['const']}-X")
         if "enum" in node:
             yield pointer, "enum", replaced(body, pointer, NOT_AN_ENUM_VALUE)
+            for other in node["enum"]:
+                if other != value:
+                    # another documented value can still break a rule tying it to a sibling
+                    yield pointer, "pairing", replaced(body, pointer, other)
         if "pattern" in node and isinstance(value, str):
             yield pointer, "pattern", replaced(body, pointer, PATTERN_BREAKER)
         if node.get("minLength", 0) >= 1 and isinstance(value, str):
             yield pointer, "minLength", replaced(body, pointer, "")
+        if "maxLength" in node and isinstance(value, str):
+            yield pointer, "maxLength", replaced(body, pointer, ((value or "x") * (node["maxLength"] + 1))[:node["maxLength"] + 1])
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             if "minimum" in node:
                 yield pointer, "minimum", replaced(body, pointer, node["minimum"] - 1)
@@ -68,6 +78,8 @@ def mutations(contract: Contract, body: Any, schema: dict[str, Any]) -> Iterator
         if isinstance(value, list):
             if node.get("minItems", 0) >= 1:
                 yield pointer, "minItems", replaced(body, pointer, [])
+            if "maxItems" in node and value:
+                yield pointer, "maxItems", replaced(body, pointer, [value[0]] * (node["maxItems"] + 1))
             if node.get("uniqueItems") and value:
                 yield pointer, "uniqueItems", replaced(body, pointer, [value[0], value[0]])
 
@@ -123,6 +135,32 @@ def slug(pointer: str, rule: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{path}--{rule}")
 
 
+@dataclass(frozen=True)
+class Break:
+    """One single-code break of a base instance: its name, rule, violations, body and code."""
+
+    name: str
+    rule: str
+    found: list
+    body: Any
+    code: int
+
+
+def single_code_breaks(contract: Contract, validator: SchemaValidator, base: Any, default_code: int,
+                       known: Container[int]) -> Iterator[Break]:
+    """Every mutation of `base` whose violations all carry one documented code (`default_code`
+    where the schema node names none); names are unique, the first mutation of a name wins."""
+    named: set[str] = set()
+    for pointer, rule, body in mutations(contract, base, validator.schema):
+        found = validator.violations(body)
+        codes = {v.code or default_code for v in found}
+        name = slug(pointer, rule)
+        if len(codes) != 1 or name in named or not codes <= set(known):
+            continue
+        named.add(name)
+        yield Break(name, rule, found, body, codes.pop())
+
+
 def invalid_bodies(contract: Contract, bases: dict[str, Any]) -> list[InvalidBody]:
     """Single-rule breaks of each type's base body, labelled with the answer the spec documents."""
     statuses = status_by_code(contract, contract.operations["createRequest"])
@@ -130,16 +168,10 @@ def invalid_bodies(contract: Contract, bases: dict[str, Any]) -> list[InvalidBod
     for rtype, base in bases.items():
         validator = contract.component_validator(contract.request_types[rtype]["schemaName"])
         named: set[str] = set()
-        for pointer, rule, body in mutations(contract, base, validator.schema):
-            found = validator.violations(body)
-            codes = {v.code or DEFAULT_CODE for v in found}
-            name = slug(pointer, rule)
-            if len(codes) != 1 or name in named:
-                continue
-            named.add(name)
-            code = codes.pop()
-            out.append(InvalidBody(rtype, name, rule, found[0].field, found[0].detail, body,
-                                   statuses[code], code, contract.workflow_errors[code]))
+        for b in single_code_breaks(contract, validator, base, DEFAULT_CODE, statuses):
+            named.add(b.name)
+            out.append(InvalidBody(rtype, b.name, b.rule, b.found[0].field, b.found[0].detail, b.body,
+                                   statuses[b.code], b.code, contract.workflow_errors[b.code]))
         out.extend(_other_type_bodies(contract, rtype, bases, statuses, named))
     return out
 

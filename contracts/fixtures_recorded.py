@@ -73,7 +73,7 @@ def _seeded(transcript: dict[str, Any], request_id: str, clock: Clock) -> dict[s
     for event in transcript["events"]:
         ids.setdefault(event["eventId"], clock.uuid())
         ids.setdefault(event["apiRequestId"], clock.hex())
-    seeded = _replace(transcript, ids)
+    seeded = replace_ids(transcript, ids)
     for step in seeded["steps"]:
         data = step["response"]["body"]["data"]
         data["startTime"] = started
@@ -88,11 +88,11 @@ def _seeded(transcript: dict[str, Any], request_id: str, clock: Clock) -> dict[s
     return seeded
 
 
-def _replace(node: Any, ids: dict[str, str]) -> Any:
+def replace_ids(node: Any, ids: dict[str, str]) -> Any:
     if isinstance(node, dict):
-        return {k: _replace(v, ids) for k, v in node.items()}
+        return {k: replace_ids(v, ids) for k, v in node.items()}
     if isinstance(node, list):
-        return [_replace(v, ids) for v in node]
+        return [replace_ids(v, ids) for v in node]
     if isinstance(node, str):
         for old, new in ids.items():
             if old in node:

@@ -83,7 +83,7 @@ def test_invalid_request_fixtures_fail_with_their_labelled_code() -> None:
         assert create.response_validator(fixture["expect"]["status"]).is_valid(error), entry["path"]
 
 
-def test_lifecycles_events_and_legacy_answers_validate() -> None:
+def test_lifecycles_and_events_validate() -> None:
     contract = load_contract()
     for entry in _entries(kind="lifecycle"):
         transcript = _load(entry)
@@ -94,11 +94,52 @@ def test_lifecycles_events_and_legacy_answers_validate() -> None:
         event = _load(entry)["event"]
         assert event_schema.violations(event) == [], entry["path"]
         assert event["data"]["currentRequestState"] == entry["outcome"]
+
+
+def test_legacy_fixtures_validate_and_carry_their_labels() -> None:
+    contract = load_contract()
     for entry in _entries(kind="legacy"):
         fixture = _load(entry)
-        op = contract.operations[fixture["operationId"]]
-        assert op.body.violations(fixture["request"]["body"]) == [], entry["path"]
-        assert op.response_validator(fixture["response"]["status"]).violations(fixture["response"]["body"]) == []
+        assert fixture["expect"] == entry["expect"], entry["path"]
+        for index, step in enumerate(fixture["steps"]):
+            op = contract.operations[step["operationId"]]
+            broken = op.body.violations(step["request"]["body"])
+            last = index == len(fixture["steps"]) - 1
+            assert bool(broken) == (last and not entry["valid"]), (entry["path"], step["step"], broken)
+            answer = step["response"]
+            assert op.response_validator(answer["status"]).violations(answer["body"]) == [], entry["path"]
+        answer = fixture["steps"][-1]["response"]
+        items = answer["body"]["response"].get("requests", {}).get("request", [])
+        assert {"status": answer["status"], "code": answer["body"]["response"]["status"]["code"],
+                "items": [i["item_status"]["code"] for i in items]} == entry["expect"], entry["path"]
+
+
+def test_legacy_fixtures_cover_every_batch_answer_and_item_code() -> None:
+    contract = load_contract()
+    valid = _entries(kind="legacy", valid=True)
+    assert {e["type"] for e in valid} == {"addLegacyRequests", "approveLegacyRequests", "rejectLegacyRequests"}
+    assert any(e.get("mock") == {"examples": True} for e in valid)
+    invalid = _entries(kind="legacy", valid=False)
+    assert {(e["expect"]["status"], e["expect"]["code"]) for e in invalid} == {(400, 400), (400, 500), (200, 201)}
+    codes = {c for e in invalid for c in e["expect"]["items"]}
+    assert {9006, 9008, 9009, 9017, 9019, 9040, 9043, 9050} <= codes
+    assert codes <= set(contract.legacy_item_errors) | {9000}
+    for entry in invalid:
+        assert entry["path"].startswith(f"legacy/invalid/{entry['type'][:-len('LegacyRequests')]}/"), entry["path"]
+
+
+def test_invalid_decision_fixtures_fail_with_their_labelled_code() -> None:
+    contract = load_contract()
+    decide = contract.operations["decideRequest"]
+    entries = _entries(kind="decision")
+    assert len(entries) >= 10 and all(e["path"].startswith("decisions/invalid/") for e in entries)
+    for entry in entries:
+        fixture = _load(entry)
+        found = decide.body.violations(fixture["body"])
+        assert {v.code or DEFAULT_CODE for v in found} == {fixture["expect"]["code"]}, entry["path"]
+        assert fixture["expect"]["message"] == contract.workflow_errors[fixture["expect"]["code"]]
+        error = {"errors": [{"status": False, "code": fixture["expect"]["code"], "message": fixture["expect"]["message"]}]}
+        assert decide.response_validator(fixture["expect"]["status"]).is_valid(error), entry["path"]
 
 
 def test_cli_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
