@@ -2,7 +2,7 @@
 
 Every request whose route is an operation of openapi.yaml (the Flask endpoint is its
 operationId) is checked against the contract before the handler runs; every answer is
-journalled and, in strict mode, checked against the contract on the way out.
+journalled (in batches, see journal.py) and, in strict mode, checked against the contract on the way out.
 """
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ from typing import Any
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from . import repository as repo
 from .config import MockConfig
 from .contract import load_contract
 from .errors import ADMIN, LEGACY, WORKFLOW, ApiError, family_of_path, render
 from .identity import Directory
+from .journal import JournalBuffer
 from .request_types import load_types
 from .state import EXTENSION, MockState, mock_state
 from .store import SqliteStore
@@ -47,7 +47,8 @@ def create_app(config: MockConfig | None = None) -> Flask:
     app.json.compact = True
     app.extensions[EXTENSION] = MockState(
         config=config, contract=contract, directory=directory, store=store, types=load_types(contract),
-        validator=RequestValidator(contract, directory, config.max_json_depth), started=time.time())
+        validator=RequestValidator(contract, directory, config.max_json_depth), started=time.time(),
+        journal=JournalBuffer(store))
 
     from .admin import bp as admin_bp
     from .api_v2 import bp as workflow_bp
@@ -107,6 +108,8 @@ def _check_request() -> None:
     g.operation = op
     if op is None:
         return None
+    if op.operation_id == "adminJournal":  # show every answer this worker gave so far
+        state.journal.flush()
     raw = request.get_data(cache=True) if op.body is not None else None
     if raw is not None and request.content_length is None and len(raw) >= state.config.max_body_bytes:
         # A chunked body is cut at the limit by werkzeug's stream, not refused: refuse it here.
@@ -182,8 +185,4 @@ def _journal(state: MockState, response: Response) -> None:
              "method": request.method, "path": request.path, "query": request.query_string.decode("latin-1"),
              "headers": headers, "body": raw[:JOURNAL_BODY_LIMIT].decode("utf-8", "replace") if raw else None,
              "status": response.status_code, "durationMs": round((time.perf_counter() - g.get("started", 0)) * 1000, 3)}
-    try:
-        with state.store.transaction() as tx:
-            repo.add_journal(tx, entry)
-    except Exception:  # the journal must never cost the caller their answer
-        log.exception("journal write failed")
+    state.journal.add(entry)

@@ -173,11 +173,11 @@ def clear_faults(tx: sqlite3.Connection) -> None:
 
 
 # -- journal ---------------------------------------------------------------------------
-def add_journal(conn: sqlite3.Connection, entry: dict[str, Any]) -> None:
-    conn.execute("INSERT INTO journal (time, method, path, query, headers, body, status, duration_ms)"
-                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                 (entry["time"], entry["method"], entry["path"], entry["query"], dumps(entry["headers"]),
-                  entry.get("body"), entry["status"], entry["durationMs"]))
+def add_journal_rows(tx: sqlite3.Connection, entries: Iterable[dict[str, Any]]) -> None:
+    tx.executemany("INSERT INTO journal (time, method, path, query, headers, body, status, duration_ms)"
+                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                   [(e["time"], e["method"], e["path"], e["query"], dumps(e["headers"]), e.get("body"), e["status"],
+                     e["durationMs"]) for e in entries])
 
 
 def list_journal(conn: sqlite3.Connection, limit: int, path_prefix: str | None) -> list[dict[str, Any]]:

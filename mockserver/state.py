@@ -10,6 +10,7 @@ from flask import current_app
 from .config import MockConfig
 from .contract import Contract
 from .identity import Directory
+from .journal import JournalBuffer
 from .request_types import RequestType
 from .store import SqliteStore
 from .validation import RequestValidator
@@ -26,6 +27,7 @@ class MockState:
     types: dict[str, RequestType]
     validator: RequestValidator
     started: float
+    journal: JournalBuffer
 
     @staticmethod
     def now() -> str:

@@ -13,7 +13,7 @@ import os
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from typing import Any, Callable, Iterator, Protocol
 
 try:
     import fcntl
@@ -114,6 +114,9 @@ class SqliteStore:
         self._all: list[sqlite3.Connection] = []
         self._pid = os.getpid()
         self.resettable: list[str] = list(RESETTABLE)
+        # Called before a reset empties the tables and before the store closes (e.g. buffered journal rows).
+        self.on_reset: list[Callable[[], None]] = []
+        self.on_close: list[Callable[[], None]] = []
         if not self._memory:
             Path(location).parent.mkdir(parents=True, exist_ok=True)
         self.add_schema(SCHEMA)
@@ -203,6 +206,8 @@ class SqliteStore:
         self.resettable.extend(t for t in resettable if t not in self.resettable)
 
     def reset(self, keep_startup_subscriptions: bool = True) -> None:
+        for hook in self.on_reset:
+            hook()
         with self.transaction() as tx:
             for table in self.resettable:
                 tx.execute(f"DELETE FROM {table}")
@@ -210,6 +215,9 @@ class SqliteStore:
                        else "DELETE FROM subscriptions")
 
     def close(self) -> None:
+        for hook in self.on_close:
+            hook()
+        self.on_close = []
         if self._lock_file is not None:
             self._lock_file.close()
             self._lock_file = None
