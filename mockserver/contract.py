@@ -106,7 +106,15 @@ def _violation(error: jsonschema.ValidationError, prefix: str, root: dict[str, A
             code = error.schema.get(MISSING_ANNOTATION)
     elif isinstance(error.schema, dict):
         code = error.schema.get(ERROR_ANNOTATION)
-    return Violation(field=field_ or "/", detail=error.message, code=code)
+    return Violation(field=field_ or "/", detail=_short(error.message), code=code)
+
+
+DETAIL_LIMIT = 300
+
+
+def _short(message: str) -> str:
+    """jsonschema quotes the offending value whole; an answer should not echo a megabyte back."""
+    return message if len(message) <= DETAIL_LIMIT else message[:DETAIL_LIMIT - 1] + "…"
 
 
 def _follow_refs(schema: Any, root: dict[str, Any]) -> Any:
