@@ -84,7 +84,9 @@ def main() -> None:
             report = json.loads(Path(default).read_text())
             phases = ", ".join(f"{k} {v['cases']}" for k, v in report["phases"].items())
             print(f"default `contracts run`: {seconds:.1f}s wall, {report['cases']} cases ({phases}), "
-                  f"{len(report['failures'])} failures")
+                  f"{len(report['failures'])} failures (seed {report['seed']})")
+            for failure in report["failures"]:
+                print(f"  failure: {failure['check']} on {failure['operation']}: {str(failure.get('message', ''))[:300]}")
         finally:
             proc.terminate()
             proc.wait(timeout=10)
