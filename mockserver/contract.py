@@ -256,6 +256,24 @@ class Contract:
             }
         return out
 
+    @functools.cached_property
+    def _routes(self) -> list[tuple[re.Pattern[str], Operation]]:
+        routes = []
+        for op in self.operations.values():
+            if op.path.startswith("webhook:"):
+                continue
+            pattern = re.sub(r"\\\{([^}]+)\\\}", r"(?P<\1>[^/]+)", re.escape(op.path))
+            routes.append((re.compile(f"^{pattern}$"), op))
+        return sorted(routes, key=lambda r: r[1].path.count("{"))  # concrete paths first, as OpenAPI says
+
+    def match(self, method: str, path: str) -> tuple[Operation, dict[str, str]] | None:
+        """The operation a method and path call, with the path parameters; None when it is no operation."""
+        for pattern, op in self._routes:
+            found = pattern.match(path)
+            if found and op.method == method.lower():
+                return op, found.groupdict()
+        return None
+
     def webhook(self, name: str = "requestWorkflowEvent") -> Operation:
         return self.operations[name]
 

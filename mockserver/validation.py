@@ -37,7 +37,7 @@ class Checked:
 class RequestValidator:
     """Per-operation request checks, compiled from the contract once."""
 
-    def __init__(self, contract: Contract, directory: Directory, max_depth: int = 64):
+    def __init__(self, contract: Contract, directory: Directory | None, max_depth: int = 64):
         self.contract = contract
         self.directory = directory
         self.max_depth = max_depth
@@ -54,11 +54,24 @@ class RequestValidator:
         body = self._body(op, params, content_type, raw_body)
         return Checked(op, user, org_id, params, body)
 
+    def problems_as_sent(self, op: Operation, *, headers: Mapping[str, str], path_params: Mapping[str, str],
+                         query: Mapping[str, list[str]], content_type: str | None,
+                         raw_body: bytes | None) -> list[Problem]:
+        """What is wrong with a request's header, parameters and body, credentials aside: lets a
+        client (the contract suite) judge what it really sent, whoever the target is."""
+        try:
+            self._organisation(op, headers, None)
+            params = self._parameters(op, headers, path_params, query)
+            self._body(op, params, content_type, raw_body)
+        except ApiError as error:
+            return error.problems or [Problem()]
+        return []
+
     # -- steps -------------------------------------------------------------------------
     def _authenticate(self, op: Operation, headers: Mapping[str, str]) -> User | None:
         if not op.raw.get("security"):
             return None
-        user = self.directory.authenticate(headers)
+        user = self.directory.authenticate(headers) if self.directory else None
         if user is None:
             raise ApiError.of(401, BAD_CREDENTIALS)
         return user

@@ -99,3 +99,25 @@ def test_unusable_arguments_or_target_exit_2(argv):
         assert main(argv) == 2
     except SystemExit as exc:
         assert exc.code == 2
+
+
+def test_a_negative_case_is_judged_as_it_was_sent():
+    """Auth put back by the suite, or a null query value dropped by the client, leaves a valid
+    request: it must not be held against a server that accepts it. A broken one still counts."""
+    import requests as http
+
+    from contracts.checks import valid_as_sent
+    from mockserver.contract import load_contract
+
+    contract = load_contract()
+    auth = {"Authorization": "Basic bWFrZXI6bWFrZXI=", "X-CAP-API-AUTH-ORG-ID": "51250"}
+    sent = http.Request("GET", "http://127.0.0.1:1/v1.1/request/get",
+                        params={"format": "json", "dropped": None}, headers=auth).prepare()
+    assert valid_as_sent(contract, sent)
+    unknown = http.Request("GET", "http://127.0.0.1:1/v1.1/request/get", params={"nope": "1"}, headers=auth).prepare()
+    assert not valid_as_sent(contract, unknown)
+    broken = http.Request("POST", "http://127.0.0.1:1/api_gateway/v2/request-workflow/GOODWILL-POINTS",
+                          json={"entityInfo": {}}, headers=auth).prepare()
+    assert not valid_as_sent(contract, broken)
+    no_org = http.Request("GET", "http://127.0.0.1:1/api_gateway/v2/request-workflow/requests").prepare()
+    assert not valid_as_sent(contract, no_org)
