@@ -121,3 +121,14 @@ def test_a_negative_case_is_judged_as_it_was_sent():
     assert not valid_as_sent(contract, broken)
     no_org = http.Request("GET", "http://127.0.0.1:1/api_gateway/v2/request-workflow/requests").prepare()
     assert not valid_as_sent(contract, no_org)
+
+
+def test_generated_cases_never_carry_made_up_transport_headers():
+    """`Content-Length: )` breaks HTTP framing: the server's parser answers, not the API."""
+    from types import SimpleNamespace
+
+    from contracts.fuzz import _drop_transport_headers
+
+    case = SimpleNamespace(headers={"Content-Length": ")", "transfer-encoding": "x", "Host": "h", "a": "b"})
+    _drop_transport_headers(case)
+    assert case.headers == {"a": "b"}
