@@ -16,6 +16,7 @@ from .store import SqliteStore
 from .webhooks import on_ready as start_webhook_dispatcher
 
 log = logging.getLogger("mockserver")
+MAX_HEADER_BYTES = 1024 * 1024  # the same bound as a body
 # Hooks other modules add (e.g. the webhook dispatcher), called with (config, server) when gunicorn is ready.
 ON_READY: list[Callable[[MockConfig, Any], None]] = [start_webhook_dispatcher]
 
@@ -64,6 +65,10 @@ def run(config: MockConfig, host: str, port: int, workers: int, threads: int) ->
         "bind": f"{host}:{port}", "workers": workers, "threads": threads, "worker_class": "sync",
         "preload_app": config.in_memory, "when_ready": when_ready, "accesslog": None,
         "errorlog": "-", "loglevel": "warning", "graceful_timeout": 5, "timeout": 120, "keepalive": 5,
+        # Generous limits in gunicorn's parser: a long URL or header would be refused there with an HTML
+        # 414/431 page; the app's own checks answer it in the contract's envelope instead. (0 means no
+        # limit for the request line, but the 8 KiB default for header fields.)
+        "limit_request_line": 0, "limit_request_field_size": MAX_HEADER_BYTES, "limit_request_fields": 1000,
     }
     MockApplication(config, options).run()
     return 0

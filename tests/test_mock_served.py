@@ -182,3 +182,17 @@ def test_serves_the_contract(tmp_path) -> None:
         assert answer.status_code == 200
         with open(CONTRACT.source, "rb") as handle:
             assert answer.content == handle.read()
+
+
+def test_long_urls_and_headers_reach_the_contract_checks(tmp_path) -> None:
+    """gunicorn's parser would refuse them with an HTML 414/431; the mock answers in its own envelope."""
+    with served_mock(tmp_path, "--workers", "1") as served:
+        headers = auth("maker")
+        long_url = requests.get(served.base_url + BASE + "/requests", params={"userId": "x" * 20000},
+                                headers=headers, timeout=30)
+        assert long_url.status_code == 400
+        assert long_url.json()["errors"][0]["code"] == 2008
+        long_header = requests.get(served.base_url + BASE + "/requests", headers={**headers, "X-Note": "y" * 20000},
+                                   timeout=30)
+        assert long_header.status_code == 200
+        assert long_header.headers["Content-Type"].startswith("application/json")
