@@ -22,14 +22,6 @@ CHECKER_STEPS = ("AdminTask-Payload", "AdminTask_Output", "ValidateCheckerAccess
 WRAPPED_OUTPUT = "IntouchAPITask_Output"
 
 
-class RuleBroken(AssertionError):
-    """A domain rule the answer broke; `check` is its stable name."""
-
-    def __init__(self, check: str, message: str):
-        super().__init__(message)
-        self.check = check
-
-
 # -- helpers ----------------------------------------------------------------------------
 def json_or_none(response: Any) -> Any:
     try:

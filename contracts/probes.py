@@ -12,7 +12,6 @@ from typing import Any, Callable
 from . import checks as rules
 from .bodies import valid_bodies
 from .context import RunContext
-from .identities import OUTSIDER_ORG
 
 PHASE = "probes"
 PROBES: list[tuple[str, str, Callable[["Probe"], None]]] = []

@@ -12,7 +12,6 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from .checks import url_name_for
 from .context import RunContext
 
 PHASE = "webhooks"

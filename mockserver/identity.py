@@ -9,7 +9,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,13 +124,3 @@ class Directory:
         if user is None or claims.get("uid") != user.user_id:
             return None
         return user
-
-
-def basic_header(username: str, password: str) -> str:
-    """`Authorization` value for Basic credentials (a helper for tests and the CLI)."""
-    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
-
-
-def describe(user: User) -> str:
-    return json.dumps({"username": user.username, "id": user.user_id, "org": user.org_id,
-                       "permissions": sorted(user.permissions)})

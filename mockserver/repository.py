@@ -196,7 +196,3 @@ def list_journal(conn: sqlite3.Connection, limit: int, path_prefix: str | None) 
                 entry["body"] = r["body"]
         out.append(entry)
     return out
-
-
-def iter_rows(rows: Iterable[sqlite3.Row]) -> list[dict[str, Any]]:
-    return [dict(r) for r in rows]

@@ -263,7 +263,3 @@ def _checkpoint_loop(store: "weakref.ref[SqliteStore]", location: str, closed: t
                 conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
     finally:
         conn.close()
-
-
-def open_store(location: str) -> SqliteStore:
-    return SqliteStore(location)

@@ -10,7 +10,7 @@ import copy
 import json
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 from .contract import Contract, Operation, SchemaValidator
 from .errors import ApiError, Problem
@@ -239,5 +239,3 @@ def _check_depth(value: Any, limit: int) -> None:
         elif isinstance(node, list):
             stack.extend((v, depth + 1) for v in node)
 
-
-Resolver = Callable[[str], Operation | None]

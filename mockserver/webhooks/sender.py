@@ -43,7 +43,7 @@ def send(delivery: Due, timeout_s: float) -> Attempt:
         error = f"timed out after {timeout_s:g}s"
     except requests.ConnectionError as exc:
         error = f"connection failed: {_reason(exc)}"
-    except requests.RequestException as exc:  # a malformed URL, an invalid header...
+    except (requests.RequestException, ValueError) as exc:  # a malformed URL, a header HTTP cannot carry...
         error, final = f"{type(exc).__name__}: {exc}", True
     return Attempt(started, status, error[:ERROR_LIMIT] if error else None, (time.perf_counter() - clock) * 1000,
                    final)
