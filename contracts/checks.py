@@ -9,6 +9,7 @@ contract (`workflow_errors`, `x-capillary-error`, `x-request-types`).
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -266,6 +267,12 @@ def batch_pointer(contract: Contract, op_id: str) -> str | None:
     return schema.get("x-batch-items") if isinstance(schema, dict) else None
 
 
+@functools.lru_cache(maxsize=4)
+def _shape_checks(contract: Contract) -> RequestValidator:
+    """One validator per contract, so its per-operation body schemas are built once per run."""
+    return RequestValidator(contract, None)
+
+
 def valid_as_sent(contract: Contract, request: Any) -> bool:
     """Whether the request that really went out fits the contract (credentials aside). A generated
     negative case can reach the server valid: the suite puts back the auth it removed, and the HTTP
@@ -276,7 +283,7 @@ def valid_as_sent(contract: Contract, request: Any) -> bool:
         return False
     op, path_params = found
     body = request.body.encode("utf-8") if isinstance(request.body, str) else request.body
-    return not RequestValidator(contract, None).problems_as_sent(
+    return not _shape_checks(contract).problems_as_sent(
         op, headers=request.headers, path_params=path_params, query=parse_qs(url.query, keep_blank_values=True),
         content_type=request.headers.get("Content-Type"), raw_body=body)
 
