@@ -7,13 +7,13 @@ from the clock. Every answer and event is validated against the spec before it i
 """
 from __future__ import annotations
 
-import base64
 import random
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from mockserver.contract import Contract
+from mockserver.identity import basic_authorization
 from contracts.fixtures_schema import resolve
 
 ORG_ID = 51250
@@ -28,8 +28,7 @@ FORCE_FAILURE = {"X-Mock-Outcome": "failure"}
 
 
 def basic(identity: dict[str, Any]) -> str:
-    token = base64.b64encode(f"{identity['user']}:{identity['password']}".encode()).decode()
-    return f"Basic {token}"
+    return basic_authorization(identity["user"], identity["password"])
 
 
 def headers(identity: dict[str, Any], extra: dict[str, str] | None = None) -> dict[str, str]:

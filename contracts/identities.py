@@ -6,8 +6,9 @@ and the permission / isolation probes can use them; with flags, only maker and c
 """
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass, field
+
+from mockserver.identity import basic_authorization
 
 DEFAULT_ORG = "51250"
 OUTSIDER_ORG = "51251"
@@ -48,8 +49,7 @@ def parse_auth(name: str, spec: str, org: str) -> Identity:
         user, sep, password = rest.partition(":")
         if not user or not sep:
             raise AuthError(f"--{name}-auth: expected basic:user:password, got {spec!r}")
-        raw = base64.b64encode(f"{user}:{password}".encode()).decode()
-        return Identity(name, org, {"Authorization": f"Basic {raw}"}, login=user)
+        return Identity(name, org, {"Authorization": basic_authorization(user, password)}, login=user)
     if kind == "token":
         if not rest:
             raise AuthError(f"--{name}-auth: expected token:JWT")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
+from mockserver.identity import basic_authorization
+
 from . import checks as rules
 from .bodies import valid_bodies
 from .context import RunContext
@@ -200,9 +202,8 @@ def credentials_and_org_header(p: Probe) -> None:
     maker = p.ctx.cast.maker
     path = "/api_gateway/v2/request-workflow/requests"
     if maker.login:
-        import base64
-        bad = base64.b64encode(f"{maker.login}:not-the-password".encode()).decode()
-        p.expect(p.client.raw("GET", path, headers={"Authorization": f"Basic {bad}", "X-CAP-API-AUTH-ORG-ID": maker.org}),
+        bad = basic_authorization(maker.login, "not-the-password")
+        p.expect(p.client.raw("GET", path, headers={"Authorization": bad, "X-CAP-API-AUTH-ORG-ID": maker.org}),
                  401, 2013, "wrong password")
     p.expect(p.client.raw("GET", path, headers=maker.headers), 400, 2026, "no organisation header")
 

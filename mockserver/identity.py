@@ -124,3 +124,8 @@ class Directory:
         if user is None or claims.get("uid") != user.user_id:
             return None
         return user
+
+
+def basic_authorization(username: str, password: str) -> str:
+    """The `Authorization` value for Basic credentials, as clients of the mock send it."""
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()

@@ -5,7 +5,6 @@
 """
 from __future__ import annotations
 
-import base64
 import contextlib
 import threading
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from .app import create_app
 from .config import MockConfig
+from .identity import basic_authorization
 from .webhooks import stop as stop_webhooks
 
 DEFAULT_ORG = "51250"
@@ -29,8 +29,8 @@ class RunningMock:
 
     def headers(self, user: str, password: str | None = None, org: str = DEFAULT_ORG) -> dict[str, str]:
         """Basic auth and org headers for a configured user (password defaults to the user name)."""
-        secret = f"{user}:{password if password is not None else user}".encode()
-        return {"Authorization": "Basic " + base64.b64encode(secret).decode(), "X-CAP-API-AUTH-ORG-ID": org}
+        return {"Authorization": basic_authorization(user, password if password is not None else user),
+                "X-CAP-API-AUTH-ORG-ID": org}
 
 
 class _QuietHandler(WSGIRequestHandler):

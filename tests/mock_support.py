@@ -4,7 +4,6 @@ Everything talks HTTP to 127.0.0.1 only; a served process is always stopped by i
 """
 from __future__ import annotations
 
-import base64
 import contextlib
 import copy
 import functools
@@ -21,6 +20,7 @@ from typing import Any, Iterator
 import requests
 
 from mockserver.contract import load_contract
+from mockserver.identity import basic_authorization
 
 BASE = "/api_gateway/v2/request-workflow"
 ORG = "51250"
@@ -47,8 +47,7 @@ def call_of(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def basic(user: str, password: str | None = None) -> str:
-    secret = f"{user}:{password if password is not None else user}".encode()
-    return "Basic " + base64.b64encode(secret).decode()
+    return basic_authorization(user, password if password is not None else user)
 
 
 def auth(user: str, org: str | None = ORG, password: str | None = None) -> dict[str, str]:

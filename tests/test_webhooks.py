@@ -5,7 +5,6 @@ No sleeps: `GET /__admin/events?waitFor=...` blocks until deliveries settle.
 """
 from __future__ import annotations
 
-import base64
 import contextlib
 from collections import Counter
 from datetime import datetime
@@ -18,6 +17,7 @@ from contracts.bodies import valid_bodies
 from mockserver import webhooks
 from mockserver.config import DeliveryPolicy, MockConfig, Subscription
 from mockserver.contract import load_contract
+from mockserver.identity import basic_authorization
 from mockserver.testing import RunningMock, serve_in_thread
 from mockserver.webhooks.receiver import Answer, Receiver, always, free_port, per_event
 
@@ -31,8 +31,7 @@ WAIT_S = 30
 
 
 def _auth(user: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{user}".encode()).decode(),
-            "X-CAP-API-AUTH-ORG-ID": "51250"}
+    return {"Authorization": basic_authorization(user, user), "X-CAP-API-AUTH-ORG-ID": "51250"}
 
 
 class Api:
