@@ -18,7 +18,7 @@ from contracts.fixtures import DEFAULT_SEED, generate  # noqa: E402
 from contracts.fixtures_legacy import valid_scripts  # noqa: E402
 from contracts.fixtures_legacy_invalid import invalid_scripts  # noqa: E402
 from contracts.fixtures_legacy_recorded import LegacyRecorder  # noqa: E402
-from mockserver.contract import load_contract  # noqa: E402
+from capillary_contract.loader import load_contract  # noqa: E402
 
 TARGET_S = 10.0
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, Phase, find, settings
 
-from mockserver.contract import Contract
+from capillary_contract.loader import Contract
 
 from .spec import create_path, load_schema
 

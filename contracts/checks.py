@@ -13,7 +13,7 @@ import functools
 from typing import Any, Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from mockserver.contract import Contract, load_contract
+from capillary_contract.loader import Contract, load_contract
 from mockserver.validation import RequestValidator
 
 GENERIC_CODE = 2008  # where a schema node names no code (openapi.yaml info: "Codes tied to fields")

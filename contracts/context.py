@@ -5,7 +5,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockserver.contract import Contract
+from capillary_contract.loader import Contract
 
 from .client import WorkflowClient
 from .identities import Cast

@@ -22,7 +22,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable
 
-from mockserver.contract import Contract, load_contract
+from capillary_contract.loader import Contract, load_contract
 from contracts.fixtures_bodies import valid_bodies
 from contracts.fixtures_invalid import invalid_bodies
 from contracts.fixtures_decisions import OPERATION as DECIDE, invalid_decisions

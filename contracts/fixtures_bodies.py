@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from hypothesis import strategies as st
 
-from mockserver.contract import Contract
+from capillary_contract.loader import Contract
 from contracts.fixtures_schema import draw, replaced, resolve, schema_strategy, walk
 
 CALL = "/payload/IntouchAPITask-Payload"

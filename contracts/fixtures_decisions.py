@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockserver.contract import Contract
+from capillary_contract.loader import Contract
 from contracts.fixtures_invalid import DEFAULT_CODE, InvalidBody, single_code_breaks, status_by_code
 from contracts.fixtures_legacy import examples
 from contracts.fixtures_schema import resolve

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Container, Iterator
 
-from mockserver.contract import Contract, Operation, SchemaValidator
+from capillary_contract.loader import Contract, Operation, SchemaValidator
 from contracts.fixtures_schema import replaced, walk
 
 DEFAULT_CODE = 2008

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockserver.contract import Contract
+from capillary_contract.loader import Contract
 from contracts.fixtures_schema import resolve
 
 OPERATIONS = {"add": "addLegacyRequests", "approve": "approveLegacyRequests", "reject": "rejectLegacyRequests"}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from mockserver.contract import Contract
+from capillary_contract.loader import Contract
 from contracts.fixtures_invalid import mutations, single_code_breaks, slug
 from contracts.fixtures_legacy import (DECISIONS, OPERATIONS, Catalogue, Labels, Script, Step, name_slug,
                                        item_schema_name, placeholder_ids)

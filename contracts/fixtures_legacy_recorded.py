@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-from mockserver.contract import Contract
+from capillary_contract.loader import Contract
 from contracts.fixtures_legacy import OPERATIONS, Labels, Script
 from contracts.fixtures_lifecycle import CHECKER, MAKER, basic
 from contracts.fixtures_recorded import replace_ids

@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from mockserver.contract import Contract
+from capillary_contract.loader import Contract
 from mockserver.identity import basic_authorization
 from contracts.fixtures_schema import resolve
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mockserver.contract import Contract
+from capillary_contract.loader import Contract
 from contracts.fixtures_lifecycle import Clock, synthetic_transcript
 
 CLOCK_HEADERS = ("Date",)

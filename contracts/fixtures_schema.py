@@ -20,7 +20,7 @@ from schemathesis.core.jsonschema import CANONICALIZE_DRAFT_BY_VALIDATOR
 from schemathesis.generation.jsonschema.builder import build
 from schemathesis.generation.jsonschema.context import Alphabet
 
-from mockserver.contract import Contract
+from capillary_contract.loader import Contract
 
 DRAFT = CANONICALIZE_DRAFT_BY_VALIDATOR[jsonschema_rs.Draft202012Validator]
 # Printable text only: fixtures are read by people and pasted into UIs.

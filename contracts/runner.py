@@ -10,7 +10,7 @@ import traceback
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from mockserver.contract import load_contract
+from capillary_contract.loader import load_contract
 
 from . import fuzz, machine, probes, webhooks
 from .context import RunContext

@@ -17,7 +17,7 @@ from typing import Any
 import schemathesis
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
-from mockserver.contract import Contract, load_contract
+from capillary_contract.loader import Contract, load_contract
 
 CREATE_TEMPLATE = "/api_gateway/v2/request-workflow/{requestType}"
 FUZZED_TAGS = ("workflow", "legacy")

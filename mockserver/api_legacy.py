@@ -19,7 +19,7 @@ from typing import Any
 from flask import Blueprint, Flask, g
 
 from . import legacy_repository as legacy
-from .contract import Contract, SchemaValidator, Violation, load_contract
+from capillary_contract.loader import Contract, SchemaValidator, Violation, load_contract
 from .identity import DEFAULT_ORG, DEFAULT_USERS, User
 from .state import EXTENSION, mock_state
 from .store import Store

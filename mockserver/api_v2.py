@@ -18,10 +18,10 @@ from werkzeug.routing import BaseConverter
 from . import repository as repo
 from .errors import ApiError
 from .events import build_event
-from .request_types import by_any_name
+from capillary_contract.types import by_any_name
 from .simulator import CallContext, Forced, chained, forced, simulate
 from .state import MockState, mock_state
-from .workflow import APPROVE, AUTO, CREATE, NEW, REJECT, TERMINAL, NoTransition, StepInputs, apply, transition
+from capillary_contract.lifecycle import APPROVE, AUTO, CREATE, NEW, REJECT, TERMINAL, NoTransition, StepInputs, apply, transition
 
 bp = Blueprint("workflow", __name__)
 

@@ -16,11 +16,11 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .config import MockConfig
-from .contract import load_contract
+from capillary_contract.loader import load_contract
 from .errors import ADMIN, LEGACY, WORKFLOW, ApiError, family_of_path, render
 from .identity import Directory
 from .journal import JournalBuffer
-from .request_types import load_types
+from capillary_contract.types import load_types
 from .state import EXTENSION, MockState, mock_state
 from .store import SqliteStore
 from .validation import RequestValidator

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .contract import Contract
+from capillary_contract.loader import Contract
 
 WORKFLOW, LEGACY, ADMIN = "workflow", "legacy", "admin"
 INVALID_PAYLOAD = 2008

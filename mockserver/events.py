@@ -4,8 +4,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from .request_types import RequestType
-from .workflow import PENDING
+from capillary_contract.types import RequestType
+from capillary_contract.lifecycle import PENDING
 
 
 def build_event(*, org_id: int, document: dict[str, Any], rtype: RequestType, previous: str | None,

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from . import repository as repo
-from .contract import Contract
-from .request_types import RequestType
+from capillary_contract.loader import Contract
+from capillary_contract.types import RequestType
 from .store import SqliteStore
-from .workflow import TERMINAL
+from capillary_contract.lifecycle import TERMINAL
 
 SEED_ORG = 51250
 # The create example's entity (seed 003); the documents give none for the other requests.

@@ -20,8 +20,8 @@ from typing import Any, Callable
 
 import requests
 
-from .contract import Contract
-from .request_types import RequestType
+from capillary_contract.loader import Contract
+from capillary_contract.types import RequestType
 
 SUCCESS, FAILURE, TIMEOUT = "success", "failure", "timeout"
 

@@ -8,10 +8,10 @@ import time
 from flask import current_app
 
 from .config import MockConfig
-from .contract import Contract
+from capillary_contract.loader import Contract
 from .identity import Directory
 from .journal import JournalBuffer
-from .request_types import RequestType
+from capillary_contract.types import RequestType
 from .store import SqliteStore
 from .validation import RequestValidator
 

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .contract import Contract, Operation, SchemaValidator
+from capillary_contract.loader import Contract, Operation, SchemaValidator
 from .errors import ApiError, Problem
 from .identity import Directory, User
 

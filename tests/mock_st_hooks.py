@@ -12,7 +12,7 @@ from typing import Any
 
 import schemathesis
 
-from mockserver.contract import load_contract
+from capillary_contract.loader import load_contract
 
 CONTRACT = load_contract()
 TYPE_VALIDATORS = {name: CONTRACT.component_validator(entry["schemaName"])

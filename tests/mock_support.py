@@ -19,7 +19,7 @@ from typing import Any, Iterator
 
 import requests
 
-from mockserver.contract import load_contract
+from capillary_contract.loader import load_contract
 from mockserver.identity import basic_authorization
 
 BASE = "/api_gateway/v2/request-workflow"

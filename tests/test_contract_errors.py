@@ -10,7 +10,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from mockserver.contract import load_contract
+from capillary_contract.loader import load_contract
 from seed_docs import reference_text, seed_examples, seed_text
 
 CONTRACT = load_contract()

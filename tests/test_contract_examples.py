@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from mockserver.contract import SchemaValidator, load_contract
+from capillary_contract.loader import SchemaValidator, load_contract
 from seed_docs import SHARED, DOCS, VENDORED, SeedExample, seed_examples
 
 CONTRACT = load_contract()

@@ -10,7 +10,7 @@ import re
 import pytest
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 
-from mockserver.contract import load_contract
+from capillary_contract.loader import load_contract
 from seed_docs import SHARED
 
 CONTRACT = load_contract()

@@ -18,7 +18,7 @@ from mockserver.config import MockConfig
 from mockserver.testing import serve_in_thread
 
 from contracts.bodies import valid_bodies
-from mockserver.contract import load_contract
+from capillary_contract.loader import load_contract
 
 CONTRACT = load_contract()
 V2 = "/api_gateway/v2/request-workflow/"

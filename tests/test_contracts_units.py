@@ -13,7 +13,7 @@ from contracts.identities import AuthError, build_cast, parse_auth
 from contracts.report import Finding, Report
 from contracts.spec import create_path, fuzzed_operations, load_schema, operation_id
 from contracts.transport import Exchange, is_loopback, parse_rate
-from mockserver.contract import load_contract
+from capillary_contract.loader import load_contract
 
 
 def test_auth_flags():
@@ -107,7 +107,7 @@ def test_a_negative_case_is_judged_as_it_was_sent():
     import requests as http
 
     from contracts.checks import valid_as_sent
-    from mockserver.contract import load_contract
+    from capillary_contract.loader import load_contract
 
     contract = load_contract()
     auth = {"Authorization": "Basic bWFrZXI6bWFrZXI=", "X-CAP-API-AUTH-ORG-ID": "51250"}

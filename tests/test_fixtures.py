@@ -10,7 +10,7 @@ from contracts import fixtures_cli
 from contracts.fixtures import DEFAULT_SEED, generate
 from contracts.fixtures_lifecycle import transcript_problems
 from contracts.fixtures_invalid import DEFAULT_CODE
-from mockserver.contract import load_contract
+from capillary_contract.loader import load_contract
 
 COMMITTED = Path(__file__).resolve().parent.parent / "fixtures"
 

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from mockserver.api_legacy import SERIES_ENV, preload_seed_requests
-from mockserver.contract import load_contract
+from capillary_contract.loader import load_contract
 
 CONTRACT = load_contract()
 MESSAGES = CONTRACT.legacy_item_errors

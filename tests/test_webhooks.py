@@ -16,7 +16,7 @@ import requests
 from contracts.bodies import valid_bodies
 from mockserver import webhooks
 from mockserver.config import DeliveryPolicy, MockConfig, Subscription
-from mockserver.contract import load_contract
+from capillary_contract.loader import load_contract
 from mockserver.identity import basic_authorization
 from mockserver.testing import RunningMock, serve_in_thread
 from mockserver.webhooks.receiver import Answer, Receiver, always, free_port, per_event

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .contract import Contract
+from .loader import Contract
 
 
 @dataclass(frozen=True)
