@@ -22,7 +22,7 @@ def _pins() -> dict[str, str]:
     specs = project["dependencies"] + project["optional-dependencies"]["test"]
     pins = {}
     for spec in specs:
-        match = re.fullmatch(r"([A-Za-z0-9_.\-]+)==([^\s;]+)", spec)
+        match = re.fullmatch(r"([A-Za-z0-9_.\-]+)(?:\[[A-Za-z0-9_,\-]+\])?==([^\s;]+)", spec)
         assert match, f"not pinned with ==: {spec!r}"
         pins[match.group(1).lower()] = match.group(2)
     return pins
