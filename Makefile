@@ -7,14 +7,19 @@ STAMP  := $(VENV)/.installed
 
 # (Re)create the virtualenv and install the kit with its test extras
 # whenever pyproject.toml changes. pip is quiet but still prints errors.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test]'
 	@touch $@
 
+# `make serve PORT=5105 HOST=0.0.0.0` serves elsewhere; DB=path/state.db keeps the state elsewhere.
+HOST ?= 127.0.0.1
+PORT ?= 4010
+DB   ?= ./.mockserver/state.db
+
 serve: $(STAMP)
-	@mkdir -p .mockserver
-	$(BIN)/mockserver serve --port 4010 --db ./.mockserver/state.db
+	@mkdir -p $(dir $(DB))
+	$(BIN)/mockserver serve --host $(HOST) --port $(PORT) --db $(DB)
 
 # The suite runs on every core (pytest-xdist); PYTEST_ARGS='-n 0' runs it in one process.
 PYTEST_ARGS ?= -n auto

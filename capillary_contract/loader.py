@@ -20,7 +20,8 @@ import jsonschema_rs
 import yaml
 
 SPEC_ENV = "CAPILLARY_OPENAPI"
-DEFAULT_SPEC = Path(__file__).resolve().parent.parent / "openapi.yaml"
+PACKAGED_SPEC = Path(__file__).resolve().parent / "openapi.yaml"  # the wheel's copy (setup.py puts it there)
+SOURCE_SPEC = Path(__file__).resolve().parent.parent / "openapi.yaml"  # the repository root: the one source
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 ERROR_ANNOTATION = "x-capillary-error"
@@ -28,8 +29,22 @@ MISSING_ANNOTATION = "x-capillary-missing-error"
 
 
 def spec_path() -> Path:
-    """Where openapi.yaml is: $CAPILLARY_OPENAPI, else the repository root."""
-    return Path(os.environ.get(SPEC_ENV) or DEFAULT_SPEC)
+    """Where openapi.yaml is: $CAPILLARY_OPENAPI, else the copy inside an installed package, else the
+    repository root (a source checkout or an editable install, which have no copy)."""
+    if os.environ.get(SPEC_ENV):
+        return Path(os.environ[SPEC_ENV])
+    return PACKAGED_SPEC if PACKAGED_SPEC.is_file() else SOURCE_SPEC
+
+
+def select_spec(path: str | os.PathLike[str]) -> Path:
+    """Make `path` the contract every later `load_contract()` reads, in this process and the ones it
+    starts (the commands' `--spec PATH`: the same as setting $CAPILLARY_OPENAPI). Refuses a path that
+    is not a readable file with a ValueError that names it, so a command can say so and exit 2."""
+    resolved = Path(path).expanduser().resolve()
+    if not resolved.is_file():
+        raise ValueError(f"no OpenAPI document at {path}")
+    os.environ[SPEC_ENV] = str(resolved)
+    return resolved
 
 
 @dataclass(frozen=True)

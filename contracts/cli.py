@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from capillary_contract.loader import select_spec
+
 from .runner import EXIT_UNUSABLE, RunOptions, run
 
 
@@ -39,11 +41,20 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         fixtures_cli.add_parser(sub)
+    for command in sub.choices.values():  # every command reads the contract
+        command.add_argument("--spec", metavar="PATH", help="the contract to check against / generate from "
+                             "(default: $CAPILLARY_OPENAPI, else the kit's own openapi.yaml)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.spec:
+        try:
+            select_spec(args.spec)
+        except ValueError as exc:
+            print(f"contracts {args.command}: --spec: {exc}", file=sys.stderr)
+            return EXIT_UNUSABLE
     if args.command == "run":
         phases = tuple(p.strip() for p in args.phases.split(",") if p.strip())
         unknown = [p for p in phases if p not in ("probes", "machine", "fuzz")]

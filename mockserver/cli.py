@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from capillary_contract.loader import select_spec
+
 from .config import DEFAULT_DB, DeliveryPolicy, MockConfig, Subscription
 from .identity import Directory
 
@@ -28,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=4010)
     serve.add_argument("--db", default=DEFAULT_DB, help="SQLite file, or :memory: for a throwaway run")
+    serve.add_argument("--spec", type=Path, help="the contract to serve (default: $CAPILLARY_OPENAPI, else the "
+                       "kit's own openapi.yaml)")
     serve.add_argument("--webhook", action="append", default=[], metavar="URL", help="deliver events to URL (repeatable)")
     serve.add_argument("--webhook-header", action="append", default=[], type=_header, metavar="'Name: value'",
                        help="header sent with every delivery (repeatable), e.g. 'Authorization: Bearer x'")
@@ -92,6 +96,12 @@ def token(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
+    if getattr(args, "spec", None):
+        try:
+            select_spec(args.spec)
+        except ValueError as exc:
+            print(f"mockserver: --spec: {exc}", file=sys.stderr)
+            return 2
     return {"serve": serve, "token": token}[args.command](args)
 
 

@@ -15,12 +15,15 @@ REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs" / "capillary"
 SEEDS = DOCS / "seeds"
 REFERENCE = DOCS / "reference.md"
-# Where the originals live: ../shared beside the repository (CI clones it there; /work/shared locally).
-SHARED = REPO.parent / "shared"
-VENDORED = {  # vendored copy -> original, relative to DOCS and SHARED
-    **{f"seeds/{p.name}": f"seeds/{p.name}" for p in sorted(SEEDS.glob("*.txt"))},
-    "reference.md": "reference/capillary-api.md",
-}
+# The SHA-256 of each original as it was vendored (`sha256sum -c` format, paths relative to DOCS),
+# so a copy edited by hand is caught without the originals beside the repository.
+DIGESTS = DOCS / "SHA256SUMS"
+
+
+def vendored_digests() -> dict[str, str]:
+    """Vendored path (relative to DOCS) -> the recorded SHA-256 of its original."""
+    pairs = (line.split(maxsplit=1) for line in DIGESTS.read_text(encoding="utf-8").splitlines() if line.strip())
+    return {path.strip(): digest for digest, path in pairs}
 
 
 @dataclass(frozen=True, repr=False)

@@ -5,19 +5,16 @@ these checks hold it to what the mock, the fuzzer and the users rely on.
 """
 from __future__ import annotations
 
-import re
-
 import pytest
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 
 from capillary_contract.loader import load_contract
-from seed_docs import SHARED
 
 CONTRACT = load_contract()
 SPEC = CONTRACT.spec
 # The path operations (the webhook is the receiver's operation, not ours).
 PATH_OPERATIONS = {oid: op for oid, op in CONTRACT.operations.items() if not op.path.startswith("webhook:")}
-# DESIGN.md §3, "Admin API" (a promise to users; checked against DESIGN.md itself when ../shared is there).
+# DESIGN.md §3, "Admin API" (a promise to users; tests/test_design_promises.py checks the mock serves it).
 ADMIN_OPERATIONS = {
     ("get", "/__admin/health"), ("post", "/__admin/reset"), ("get", "/__admin/journal"),
     ("get", "/__admin/events"), ("post", "/__admin/subscriptions"), ("post", "/__admin/faults"),
@@ -114,14 +111,6 @@ def test_admin_operations_of_design_section_3_exist_with_tag_admin():
         assert op is not None, f"{method.upper()} {path} missing"
         assert op.get("tags") == ["admin"], f"{method.upper()} {path} tags {op.get('tags')}"
     assert SPEC["paths"]["/openapi.yaml"]["get"]["tags"] == ["admin"]
-
-
-@pytest.mark.skipif(not (SHARED / "DESIGN.md").exists(), reason="../shared/DESIGN.md not beside the repo")
-def test_admin_list_matches_design_md():
-    design = (SHARED / "DESIGN.md").read_text(encoding="utf-8")
-    section = design.split("## 3.", 1)[1]
-    promised = {(m.lower(), p) for m, p in re.findall(r"`(GET|POST) (/__admin/\w+)`", section)}
-    assert promised == ADMIN_OPERATIONS
 
 
 def test_request_type_is_the_enum_of_the_six_documented_types():

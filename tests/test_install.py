@@ -1,0 +1,112 @@
+"""The kit installs like any package: a plain (not editable) `pip install <repository>` in a new
+virtual environment, then the commands work from a directory that knows nothing of the repository.
+
+The repository is copied first, git-tracked files only (what a fresh clone has), so a file that
+works here only because it is lying around untracked is caught. Takes about a minute (pip
+installs every dependency into the new environment, from its cache when it can).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+import requests
+
+from mock_support import REPO, free_port, stop_served, ServedMock, wait_healthy
+
+PACKAGES = ("capillary_contract", "mockserver", "contracts")
+
+
+def _tracked_files() -> list[str]:
+    listed = subprocess.run(["git", "-C", str(REPO), "ls-files", "-z"], check=True, capture_output=True)
+    return [name for name in listed.stdout.decode().split("\0") if name and (REPO / name).is_file()]
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> Path:
+    """A new venv holding the kit installed from a copy of the repository; its bin/ directory."""
+    root = tmp_path_factory.mktemp("install")
+    clone = root / "clone"
+    for name in _tracked_files():
+        (clone / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, clone / name)
+    env_dir = root / "venv"
+    venv.create(env_dir, with_pip=True)
+    bin_dir = env_dir / "bin"
+    subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                    str(clone)], check=True, timeout=900)
+    shutil.rmtree(clone)  # the installed kit must not need its source any more
+    return bin_dir
+
+
+def _run(bin_dir: Path, cwd: Path, *args: str, env: dict[str, str] | None = None,
+         timeout: float = 600) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in ("CAPILLARY_OPENAPI", "PYTHONPATH")}
+    return subprocess.run([*args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                          env={**clean, "PATH": f"{bin_dir}{os.pathsep}{clean.get('PATH', '')}", **(env or {})})
+
+
+def test_the_installed_kit_ships_its_contract_and_data(installed, tmp_path):
+    code = ("import capillary_contract.loader as l, importlib.util as u, pathlib as p, sys;"
+            "print(l.spec_path()); print(*[p.Path(u.find_spec(n).origin).parent for n in sys.argv[1:]], sep='\\n')")
+    found = _run(installed, tmp_path, str(installed / "python"), "-c", code, *PACKAGES)
+    assert found.returncode == 0, found.stderr
+    spec, *package_dirs = [Path(line) for line in found.stdout.splitlines()]
+    assert spec == package_dirs[0] / "openapi.yaml"
+    assert spec.read_bytes() == (REPO / "openapi.yaml").read_bytes()
+    site = package_dirs[0].parent
+    assert REPO not in spec.parents and all(d.parent == site for d in package_dirs)
+    # Every file git tracks inside the packages (data the commands read at run time too) is installed.
+    missing = [name for name in _tracked_files() if name.split("/", 1)[0] in PACKAGES
+               and not name.endswith(".py") and not (site / name).is_file()]
+    assert missing == []
+
+
+def test_the_installed_commands_serve_generate_and_conform(installed, tmp_path):
+    port = free_port()
+    log = tmp_path / "mockserver.log"
+    with log.open("wb") as handle:
+        clean = {k: v for k, v in os.environ.items() if k not in ("CAPILLARY_OPENAPI", "PYTHONPATH")}
+        process = subprocess.Popen([str(installed / "mockserver"), "serve", "--port", str(port), "--db", "state.db"],
+                                   cwd=tmp_path, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
+                                   env={**clean, "PYTHONUNBUFFERED": "1"})
+    served = ServedMock(f"http://127.0.0.1:{port}", process, port, log)
+    try:
+        wait_healthy(served.base_url, process, log)
+        contract = requests.get(served.base_url + "/openapi.yaml", timeout=10)
+        assert contract.status_code == 200 and "x-request-types" in contract.text
+
+        fixtures = _run(installed, tmp_path, "contracts", "fixtures", "--out", "made")
+        assert fixtures.returncode == 0, fixtures.stderr
+        assert (tmp_path / "made" / "index.json").is_file()
+        assert len(list((tmp_path / "made").rglob("*.json"))) > 10
+
+        conformance = _run(installed, tmp_path, "contracts", "run", "--base-url", served.base_url,
+                           "--max-examples", "3", "--seed", "1", "--report", "report.json")
+        assert conformance.returncode == 0, (conformance.stdout[-3000:], conformance.stderr[-3000:])
+        assert (tmp_path / "report.json").is_file()
+    finally:
+        stop_served(served)
+    assert "Traceback" not in log.read_text(errors="replace")
+
+
+def test_spec_points_every_command_at_another_contract(installed, tmp_path):
+    other = tmp_path / "copy of the contract.yaml"
+    shutil.copy2(REPO / "openapi.yaml", other)
+    by_flag = _run(installed, tmp_path, "contracts", "fixtures", "--out", "by-flag", "--spec", str(other))
+    by_env = _run(installed, tmp_path, "contracts", "fixtures", "--out", "by-env", env={"CAPILLARY_OPENAPI": str(other)})
+    assert by_flag.returncode == 0 and by_env.returncode == 0, (by_flag.stderr, by_env.stderr)
+    assert (tmp_path / "by-flag" / "index.json").read_bytes() == (tmp_path / "by-env" / "index.json").read_bytes()
+
+    for command in (["mockserver", "serve", "--port", str(free_port())],
+                    ["contracts", "run", "--base-url", "http://127.0.0.1:9"],
+                    ["contracts", "fixtures", "--out", "never"]):
+        refused = _run(installed, tmp_path, *command, "--spec", "no-such.yaml", timeout=60)
+        assert refused.returncode == 2, (command, refused.stderr)
+        assert "no OpenAPI document at no-such.yaml" in refused.stderr
+        assert "Traceback" not in refused.stderr
