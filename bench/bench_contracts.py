@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,15 +17,11 @@ from pathlib import Path
 
 import requests
 
+from capillary_contract.http import ORG_HEADER, basic_authorization, free_port
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-MAKER = ["-H", "Authorization: Basic bWFrZXI6bWFrZXI=", "-H", "X-CAP-API-AUTH-ORG-ID: 51250"]  # maker:maker
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+MAKER = ["-H", f"Authorization: {basic_authorization('maker', 'maker')}", "-H", f"{ORG_HEADER}: 51250"]
 
 
 def start_mock(workdir: str) -> tuple[subprocess.Popen, str]:

@@ -14,10 +14,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from contracts.fixtures import DEFAULT_SEED, generate  # noqa: E402
-from contracts.fixtures_legacy import valid_scripts  # noqa: E402
-from contracts.fixtures_legacy_invalid import invalid_scripts  # noqa: E402
-from contracts.fixtures_legacy_recorded import LegacyRecorder  # noqa: E402
+from contracts.fixtures.generate import DEFAULT_SEED, generate  # noqa: E402
+from contracts.fixtures.legacy.scripts import valid_scripts  # noqa: E402
+from contracts.fixtures.legacy.invalid import invalid_scripts  # noqa: E402
+from contracts.fixtures.legacy.recorder import LegacyRecorder  # noqa: E402
 from capillary_contract.loader import load_contract  # noqa: E402
 
 TARGET_S = 10.0

@@ -21,14 +21,14 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from contracts.bodies import valid_bodies  # noqa: E402
+from contracts.run.bodies import valid_bodies  # noqa: E402
 from mockserver import webhooks  # noqa: E402
 from mockserver.config import DeliveryPolicy, MockConfig  # noqa: E402
 from capillary_contract.loader import load_contract  # noqa: E402
 from mockserver.testing import RunningMock, serve_in_thread  # noqa: E402
 from mockserver.webhooks import outbox  # noqa: E402
 from mockserver.webhooks.dispatcher import Dispatcher  # noqa: E402
-from mockserver.webhooks.receiver import Receiver  # noqa: E402
+from capillary_contract.receiver import Receiver  # noqa: E402
 
 BASE = "/api_gateway/v2/request-workflow"
 TYPE = "GOODWILL-POINTS"

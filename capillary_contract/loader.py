@@ -292,6 +292,27 @@ class Contract:
     def webhook(self, name: str = "requestWorkflowEvent") -> Operation:
         return self.operations[name]
 
+    # -- where each request type is created and decided ----------------------------------
+    def create_path(self, url_name: str) -> str:
+        """The path a maker POSTs a `url_name` create body to (a checker PUTs its decision there).
+
+        The one place that knows how the spec lays out per-type paths: a literal path per type,
+        else the templated `.../{requestType}` operation.
+        """
+        if url_name not in self.request_types:
+            raise KeyError(f"{url_name!r} is not a request type of the contract")
+        for op in self.operations.values():
+            if op.method == "post" and op.path.rsplit("/", 1)[-1] == url_name:
+                return op.path
+        return self.operations["createRequest"].path.replace("{requestType}", url_name)
+
+    def path_of(self, operation_id: str, **params: str) -> str:
+        """An operation's path with its path parameters filled in (e.g. `getRequest`, requestId=...)."""
+        path = self.operations[operation_id].path
+        for name, value in params.items():
+            path = path.replace("{" + name + "}", value)
+        return path
+
 
 def _const_pairs(branches: list[dict[str, Any]]) -> dict[int, str]:
     return {b["properties"]["code"]["const"]: b["properties"]["message"]["const"] for b in branches}

@@ -1,1 +1,8 @@
-"""Contract testing for the request-workflow APIs: fuzzing, lifecycle conformance and fixture generation."""
+"""Conformance of any deployment to the contract, and fixtures generated from it.
+
+    contracts/run/        `contracts run`: probes, the lifecycle machine, fuzzing, webhook checks
+                          (HTTP only; imports nothing of the mock)
+    contracts/fixtures/   `contracts fixtures`: deterministic request, lifecycle, event and v1.1
+                          files (recorded from the in-process mock)
+    contracts/cli.py      the `contracts` command, dispatching to both
+"""

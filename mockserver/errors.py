@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from capillary_contract.loader import Contract
+from capillary_contract.requests import Problem  # one thing wrong with a request, as the contract's checks name it
 
 WORKFLOW, LEGACY, ADMIN = "workflow", "legacy", "admin"
 INVALID_PAYLOAD = 2008
@@ -22,15 +23,6 @@ LEGACY_STATUS = {
     413: "Invalid request",
     415: "Invalid request",
 }
-
-
-@dataclass
-class Problem:
-    """One thing wrong with a request: the documented code (if any), where, and what."""
-
-    code: int | None = None
-    field: str | None = None
-    detail: str | None = None
 
 
 @dataclass

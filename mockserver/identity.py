@@ -17,9 +17,10 @@ from typing import Any, Iterable, Mapping
 import jwt
 import yaml
 
+from capillary_contract.http import TOKEN_HEADER
+
 CAN_MAKE = "CanMakeRequest"
 CAN_CHECK = "CanCheckRequest"
-TOKEN_HEADER = "X-CAP-UI-AUTH-TOKEN"
 DEFAULT_ORG = 51250
 
 
@@ -124,8 +125,3 @@ class Directory:
         if user is None or claims.get("uid") != user.user_id:
             return None
         return user
-
-
-def basic_authorization(username: str, password: str) -> str:
-    """The `Authorization` value for Basic credentials, as clients of the mock send it."""
-    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()

@@ -15,7 +15,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from .app import create_app
 from .config import MockConfig
-from .identity import basic_authorization
+from capillary_contract.http import basic_authorization
 from .webhooks import stop as stop_webhooks
 
 DEFAULT_ORG = "51250"

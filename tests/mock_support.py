@@ -9,7 +9,6 @@ import copy
 import functools
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from typing import Any, Iterator
 import requests
 
 from capillary_contract.loader import load_contract
-from mockserver.identity import basic_authorization
+from capillary_contract.http import basic_authorization, free_port
 
 BASE = "/api_gateway/v2/request-workflow"
 ORG = "51250"
@@ -32,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 @functools.lru_cache(maxsize=1)
 def _bodies() -> dict[str, dict[str, Any]]:
-    from contracts.bodies import valid_bodies  # the spec's examples, else a body built from the create schema
+    from contracts.run.bodies import valid_bodies  # the spec's examples, else a body built from the create schema
 
     return valid_bodies(CONTRACT)
 
@@ -122,12 +121,6 @@ def assert_error(answer: requests.Response, status: int, code: int) -> dict[str,
 
 
 # -- `mockserver serve` as a process ----------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def mockserver_command() -> list[str]:
     script = Path(sys.executable).with_name("mockserver")
     return [str(script)] if script.exists() else [sys.executable, "-m", "mockserver.cli"]

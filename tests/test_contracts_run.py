@@ -13,11 +13,11 @@ import pytest
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
-from contracts.runner import RunOptions, run
+from contracts.run.runner import RunOptions, run
 from mockserver.config import MockConfig
 from mockserver.testing import serve_in_thread
 
-from contracts.bodies import valid_bodies
+from contracts.run.bodies import valid_bodies
 from capillary_contract.loader import load_contract
 
 CONTRACT = load_contract()

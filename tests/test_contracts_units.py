@@ -7,12 +7,12 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from contracts import checks as rules
+from contracts.run import checks as rules
 from contracts.cli import main
-from contracts.identities import AuthError, build_cast, parse_auth
-from contracts.report import Finding, Report
-from contracts.spec import create_path, fuzzed_operations, load_schema, operation_id
-from contracts.transport import Exchange, is_loopback, parse_rate
+from contracts.run.identities import AuthError, build_cast, parse_auth
+from contracts.run.report import Finding, Report
+from contracts.run.spec import fuzzed_operations, load_schema, operation_id
+from contracts.run.transport import Exchange, is_loopback, parse_rate
 from capillary_contract.loader import load_contract
 
 
@@ -45,7 +45,7 @@ def test_create_is_split_per_request_type_with_that_types_body():
     ids = {operation_id(op) for op in fuzzed_operations(schema)}
     assert {f"createRequest:{t}" for t in contract.request_types} <= ids
     assert not any(i.startswith("admin") for i in ids)
-    op = schema[create_path("GOODWILL-POINTS")]["POST"]
+    op = schema[contract.create_path("GOODWILL-POINTS")]["POST"]
     assert op.definition.raw["requestBody"]["content"]["application/json"]["schema"] == \
         {"$ref": "#/components/schemas/GoodwillPointsCreate"}
 
@@ -106,7 +106,7 @@ def test_a_negative_case_is_judged_as_it_was_sent():
     request: it must not be held against a server that accepts it. A broken one still counts."""
     import requests as http
 
-    from contracts.checks import valid_as_sent
+    from contracts.run.checks import valid_as_sent
     from capillary_contract.loader import load_contract
 
     contract = load_contract()
@@ -127,7 +127,7 @@ def test_generated_cases_never_carry_made_up_transport_headers():
     """`Content-Length: )` breaks HTTP framing: the server's parser answers, not the API."""
     from types import SimpleNamespace
 
-    from contracts.fuzz import _drop_transport_headers
+    from contracts.run.fuzz import _drop_transport_headers
 
     case = SimpleNamespace(headers={"Content-Length": ")", "transfer-encoding": "x", "Host": "h", "a": "b"})
     _drop_transport_headers(case)

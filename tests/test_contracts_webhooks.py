@@ -3,7 +3,6 @@ their way (by a relay the mock is told to deliver to instead of the suite) are c
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
@@ -12,15 +11,10 @@ import requests
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
-from contracts.runner import RunOptions, run
+from capillary_contract.http import free_port
+from contracts.run.runner import RunOptions, run
 from mockserver.config import MockConfig
 from mockserver.testing import serve_in_thread
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Relay:

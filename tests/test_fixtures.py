@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from contracts import fixtures_cli
-from contracts.fixtures import DEFAULT_SEED, generate
-from contracts.fixtures_lifecycle import transcript_problems
-from contracts.fixtures_invalid import DEFAULT_CODE
+from contracts.fixtures import command as fixtures_cli
+from contracts.fixtures.generate import DEFAULT_SEED, generate
+from contracts.fixtures.lifecycle import transcript_problems
+from contracts.fixtures.invalid import DEFAULT_CODE
 from capillary_contract.loader import load_contract
 
 COMMITTED = Path(__file__).resolve().parent.parent / "fixtures"

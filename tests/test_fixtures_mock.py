@@ -12,7 +12,7 @@ import requests
 
 testing = pytest.importorskip("mockserver.testing")
 from mockserver.config import MockConfig  # noqa: E402
-from contracts.fixtures_legacy_recorded import Send, outcome, play  # noqa: E402
+from contracts.fixtures.legacy.recorder import Send, outcome, play  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 TIMEOUT = 10

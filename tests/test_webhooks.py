@@ -13,13 +13,14 @@ from typing import Any, Iterator
 import pytest
 import requests
 
-from contracts.bodies import valid_bodies
+from contracts.run.bodies import valid_bodies
 from mockserver import webhooks
 from mockserver.config import DeliveryPolicy, MockConfig, Subscription
 from capillary_contract.loader import load_contract
-from mockserver.identity import basic_authorization
+from capillary_contract.http import basic_authorization
 from mockserver.testing import RunningMock, serve_in_thread
-from mockserver.webhooks.receiver import Answer, Receiver, always, free_port, per_event
+from capillary_contract.http import free_port
+from capillary_contract.receiver import Answer, Receiver, always, per_event
 
 CONTRACT = load_contract()
 EVENT = CONTRACT.operations["requestWorkflowEvent"].body  # webhooks.requestWorkflowEvent in openapi.yaml

@@ -15,7 +15,8 @@ from typing import Iterator
 
 import requests
 
-from mockserver.webhooks.receiver import Receiver, free_port
+from capillary_contract.http import free_port
+from capillary_contract.receiver import Receiver
 from test_webhooks import Api, _lifecycle, _states, _until_tried
 
 SECRET = "Bearer hook-secret"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mockserver.identity import basic_authorization
+from capillary_contract.http import ORG_HEADER, TOKEN_HEADER, basic_authorization
 
 DEFAULT_ORG = "51250"
 OUTSIDER_ORG = "51251"
@@ -35,7 +35,7 @@ class Identity:
 
     def with_org(self, org: str) -> dict[str, str]:
         """Headers for a call in `org` (normally the identity's own)."""
-        return {**self.headers, "X-CAP-API-AUTH-ORG-ID": org}
+        return {**self.headers, ORG_HEADER: org}
 
     @property
     def request_headers(self) -> dict[str, str]:
@@ -53,7 +53,7 @@ def parse_auth(name: str, spec: str, org: str) -> Identity:
     if kind == "token":
         if not rest:
             raise AuthError(f"--{name}-auth: expected token:JWT")
-        return Identity(name, org, {"X-CAP-UI-AUTH-TOKEN": rest})
+        return Identity(name, org, {TOKEN_HEADER: rest})
     raise AuthError(f"--{name}-auth: expected basic:user:password or token:JWT, got {spec!r}")
 
 

@@ -18,6 +18,8 @@ from schemathesis.openapi.checks import *  # noqa: F401,F403  (registers the fai
 from schemathesis.specs.openapi import checks as st_checks
 from schemathesis.checks import not_a_server_error
 
+from capillary_contract.http import ORG_HEADER
+
 from . import checks as domain
 from .context import RunContext
 from .identities import Identity
@@ -26,7 +28,6 @@ from .spec import fuzzed_operations, load_schema, operation_id
 from .transport import exchange_of
 
 PHASE = "fuzz"
-ORG_HEADER = "X-CAP-API-AUTH-ORG-ID"
 BASE_CHECKS = [not_a_server_error, st_checks.status_code_conformance, st_checks.content_type_conformance,
                st_checks.response_schema_conformance, domain.documented_error_catalogue, domain.request_type_casing]
 # Operations whose valid input must be accepted whatever the target holds.

@@ -7,60 +7,14 @@ other target must be configured to send to the receiver.
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from capillary_contract.receiver import Receiver
 
 from .context import RunContext
 
 PHASE = "webhooks"
-HOOK_PATH = "/hooks"
-
-
-class Receiver:
-    """Collects POSTed JSON events; answers 200 to each."""
-
-    def __init__(self, port: int, host: str = "127.0.0.1"):
-        self.events: list[dict[str, Any]] = []
-        self.raw_failures: list[str] = []
-        self._lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length)
-                try:
-                    event = json.loads(raw)
-                except ValueError:
-                    with receiver._lock:
-                        receiver.raw_failures.append(raw[:200].decode("utf-8", "replace"))
-                else:
-                    with receiver._lock:
-                        receiver.events.append(event)
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer((host, port), Handler)
-        self.url = f"http://{host}:{self.server.server_address[1]}{HOOK_PATH}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def start(self) -> "Receiver":
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def snapshot(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return list(self.events)
 
 
 def register_with_mock(ctx: RunContext, receiver: Receiver) -> bool:
@@ -103,14 +57,15 @@ def verify(ctx: RunContext, receiver: Receiver, timeout: float = 10.0) -> None:
     expected = {rid: states for rid, states in ctx.trajectories.items() if states}
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:  # bounded: deliveries are asynchronous
-        seqs = _sequences(receiver.snapshot())
+        seqs = _sequences([a.body for a in receiver.arrivals() if a.is_json])
         if all(len(seqs.get(rid, [])) >= len(states) for rid, states in expected.items()):
             break
         time.sleep(0.1)
     validator = ctx.contract.webhook().body
-    events = receiver.snapshot()
+    arrivals = receiver.arrivals()
+    events = [a.body for a in arrivals if a.is_json]
     rule = "every event fits webhooks.requestWorkflowEvent"
-    for raw in receiver.raw_failures:
+    for raw in (a.body[:200] for a in arrivals if not a.is_json):
         ctx.fail(PHASE, "webhook_schema", rule, "POST (webhook)", f"an event that is not JSON: {raw!r}")
     for event in events:
         ctx.report.count(PHASE)

@@ -39,7 +39,7 @@ class RunContext:
         return self._local.session
 
     def client(self) -> WorkflowClient:
-        return WorkflowClient(self.base_url, self.session())
+        return WorkflowClient(self.base_url, self.session(), self.contract)
 
     def remember(self, request_id: str, url_name: str, state: str | None) -> None:
         with self._lock:

@@ -19,18 +19,13 @@ from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from capillary_contract.loader import Contract, load_contract
 
-CREATE_TEMPLATE = "/api_gateway/v2/request-workflow/{requestType}"
 FUZZED_TAGS = ("workflow", "legacy")
-
-
-def create_path(url_name: str) -> str:
-    return CREATE_TEMPLATE.replace("{requestType}", url_name)
 
 
 def derived_spec(contract: Contract) -> dict[str, Any]:
     """The spec plus one create operation per request type (operationId `createRequest:<TYPE>`)."""
     spec = copy.deepcopy(contract.spec)
-    template = spec["paths"][CREATE_TEMPLATE]
+    template = spec["paths"][contract.operations["createRequest"].path]
     for url_name, entry in contract.request_types.items():
         post = copy.deepcopy(template["post"])
         post["operationId"] = f"createRequest:{url_name}"
@@ -42,7 +37,7 @@ def derived_spec(contract: Contract) -> dict[str, Any]:
         if examples:
             media["examples"] = examples
         post.pop("links", None)
-        spec["paths"][create_path(url_name)] = {
+        spec["paths"][contract.create_path(url_name)] = {
             "parameters": [p for p in template.get("parameters", []) if "RequestType" not in p.get("$ref", "")],
             "post": post,
         }

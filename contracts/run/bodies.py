@@ -13,11 +13,11 @@ from hypothesis import HealthCheck, Phase, find, settings
 
 from capillary_contract.loader import Contract
 
-from .spec import create_path, load_schema
+from .spec import load_schema
 
 
 def _documented_candidates(contract: Contract) -> list[dict[str, Any]]:
-    ops = contract.spec["paths"]["/api_gateway/v2/request-workflow/{requestType}"]
+    ops = contract.spec["paths"][contract.operations["createRequest"].path]
     create_examples = [e["value"] for e in ops["post"]["requestBody"]["content"]["application/json"]
                        .get("examples", {}).values()]
     out = list(create_examples)
@@ -40,7 +40,7 @@ def _cached(contract: Contract) -> dict[str, dict[str, Any]]:
         validator = contract.component_validator(entry["schemaName"])
         body = next((c for c in candidates if validator.is_valid(c)), None)
         if body is None:
-            strategy = schema[create_path(url_name)]["POST"].as_strategy()
+            strategy = schema[contract.create_path(url_name)]["POST"].as_strategy()
             case = find(strategy, lambda c: c.body is not None and validator.is_valid(c.body),
                         settings=settings(database=None, max_examples=200, phases=[Phase.generate, Phase.shrink],
                                           suppress_health_check=list(HealthCheck)))

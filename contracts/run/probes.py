@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
-from mockserver.identity import basic_authorization
+from capillary_contract.http import ORG_HEADER, basic_authorization
 
 from . import checks as rules
 from .bodies import valid_bodies
@@ -74,7 +74,11 @@ class Probe:
         state = self.state_of(data["requestId"])
         if state != rules.PENDING:
             self.fail(f"after {after} the request is {state!r}; it must still be {rules.PENDING!r}",
-                      operation="GET /api_gateway/v2/request-workflow/requests/{requestId}")
+                      operation=self.read_label)
+
+    @property
+    def read_label(self) -> str:
+        return f"GET {self.contract.operations['getRequest'].path}"
 
     @property
     def safe_decision(self) -> str:
@@ -180,7 +184,7 @@ def decided_once(p: Probe) -> None:
         return
     rid = data["requestId"]
     if p.state_of(rid) != rules.PENDING:  # read once while pending: a later read must not be a stale copy
-        p.fail("a new request does not read as pending", operation="GET /api_gateway/v2/request-workflow/requests/{requestId}")
+        p.fail("a new request does not read as pending", operation=p.read_label)
     first = p.client.decide("GOODWILL-POINTS", rid, p.safe_decision, p.ctx.cast.checker)
     p.count(first)
     final = ((rules.json_or_none(first) or {}).get("data") or {}).get("state") if first.status_code == 200 else None
@@ -194,16 +198,16 @@ def decided_once(p: Probe) -> None:
     state = p.state_of(rid)
     if state != final:
         p.fail(f"a {final} request now reads {state!r}; terminal states never change",
-               operation="GET /api_gateway/v2/request-workflow/requests/{requestId}")
+               operation=p.read_label)
 
 
 @probe("credentials_and_org_header", "bad credentials get 401/2013; a missing organisation header 400/2026")
 def credentials_and_org_header(p: Probe) -> None:
     maker = p.ctx.cast.maker
-    path = "/api_gateway/v2/request-workflow/requests"
+    path = p.contract.path_of("listRequests")
     if maker.login:
         bad = basic_authorization(maker.login, "not-the-password")
-        p.expect(p.client.raw("GET", path, headers={"Authorization": bad, "X-CAP-API-AUTH-ORG-ID": maker.org}),
+        p.expect(p.client.raw("GET", path, headers={"Authorization": bad, ORG_HEADER: maker.org}),
                  401, 2013, "wrong password")
     p.expect(p.client.raw("GET", path, headers=maker.headers), 400, 2026, "no organisation header")
 

@@ -20,7 +20,7 @@ from hypothesis.stateful import (Bundle, RuleBasedStateMachine, consumes, multip
 from . import checks as rules
 from .bodies import valid_bodies
 from .context import RunContext
-from .spec import create_path, load_schema
+from .spec import load_schema
 
 PHASE = "machine"
 STATES = ("AdminTask", "approved", "rejected", "failed")
@@ -46,7 +46,7 @@ def _body_strategies(ctx: RunContext) -> dict[str, st.SearchStrategy]:
     bodies = valid_bodies(ctx.contract)
     out = {}
     for url_name in ctx.contract.request_types:
-        generated = schema[create_path(url_name)]["POST"].as_strategy().map(lambda case: case.body)
+        generated = schema[ctx.contract.create_path(url_name)]["POST"].as_strategy().map(lambda case: case.body)
         out[url_name] = st.one_of(st.just(bodies[url_name]), generated)
     return out
 

@@ -1,6 +1,7 @@
 """A webhook receiver on 127.0.0.1 that records every POST and answers as scripted.
 
-For tests and benchmarks of delivery rules: answer 503 twice then 200 to each event, 400 to
+The contract suite collects a target's `requestWorkflowEvent`s with it; tests and benchmarks of
+delivery rules script its answers: answer 503 twice then 200 to each event, 400 to
 everything, answer late to force time-outs, or be down (not started) while events pile up.
 
     with Receiver(script=per_event(503, 503)) as hook:      # then 200
@@ -16,6 +17,8 @@ import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
+
+from .http import free_port
 
 PATH = "/hooks"
 
@@ -33,6 +36,7 @@ class Received:
     headers: dict[str, str]
     body: Any                  # the parsed JSON, or the raw text if it was not JSON
     answer: Answer
+    is_json: bool = True       # False when `body` is raw text that did not parse
 
 
 # A script sees the body and how many times this event (by eventId) arrived before.
@@ -46,12 +50,6 @@ def always(status: int) -> Script:
 def per_event(*answers: "Answer | int", then: "Answer | int" = 200) -> Script:
     """The n-th arrival of each event gets answers[n]; later ones get `then`."""
     return lambda body, seen: answers[seen] if seen < len(answers) else then
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 class Receiver:
@@ -109,6 +107,11 @@ class Receiver:
         self.stop()
 
     # -- what arrived ----------------------------------------------------------------------
+    def arrivals(self) -> list[Received]:
+        """Everything that arrived so far, in arrival order (a copy)."""
+        with self._lock:
+            return list(self.received)
+
     def accepted(self) -> list[Any]:
         """Bodies answered 2xx, in arrival order."""
         with self._lock:
@@ -126,10 +129,11 @@ class Receiver:
             return True
 
     def _take(self, path: str, headers: dict[str, str], raw: bytes) -> Answer:
+        is_json = True
         try:
             body: Any = json.loads(raw)
         except ValueError:
-            body = raw.decode("utf-8", "replace")
+            body, is_json = raw.decode("utf-8", "replace"), False
         event_id = body.get("eventId") if isinstance(body, dict) else None
         with self._lock:
             seen = self._seen.get(str(event_id), 0)
@@ -137,7 +141,7 @@ class Receiver:
         answer = self.script(body, seen)
         answer = answer if isinstance(answer, Answer) else Answer(answer)
         with self._lock:
-            self.received.append(Received(time.time(), path, headers, body, answer))
+            self.received.append(Received(time.time(), path, headers, body, answer, is_json))
             self._lock.notify_all()
         return answer
 

@@ -14,7 +14,7 @@ from typing import Any, Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from capillary_contract.loader import Contract, load_contract
-from mockserver.validation import RequestValidator
+from capillary_contract.requests import RequestChecks
 
 GENERIC_CODE = 2008  # where a schema node names no code (openapi.yaml info: "Codes tied to fields")
 PENDING = "AdminTask"
@@ -229,20 +229,18 @@ def make_documented_code_check(sent_headers_for: Callable[[Any], dict[str, str]]
 
 
 # -- answers of the probes and the machine against the documented response schemas ---------
-def v2_operation_for(method: str, path: str) -> str | None:
-    """The v2 operationId a probe or machine request went to."""
-    tail = path.split("/api_gateway/v2/request-workflow/", 1)[-1].split("?")[0]
-    if tail == "requests":
-        return "listRequests" if method == "GET" else None
-    if tail.startswith("requests/"):
-        return "getRequest" if method == "GET" else None
-    return {"POST": "createRequest", "PUT": "decideRequest"}.get(method)
+def v2_operation_for(contract: Contract, method: str, path: str) -> str | None:
+    """The v2 workflow operationId a probe or machine request went to (None for any other path)."""
+    found = contract.match(method, unquote(urlsplit(path).path))
+    if found is None or "workflow" not in found[0].raw.get("tags", []):
+        return None
+    return found[0].operation_id
 
 
 def schema_problem(contract: Contract, response: Any) -> str | None:
     """None when the answer's status is documented and its body fits that status's schema."""
     request = response.request
-    op_id = v2_operation_for(request.method, request.path_url)
+    op_id = v2_operation_for(contract, request.method, request.path_url)
     if op_id is None:
         return None
     operation = contract.operations[op_id]
@@ -268,9 +266,9 @@ def batch_pointer(contract: Contract, op_id: str) -> str | None:
 
 
 @functools.lru_cache(maxsize=4)
-def _shape_checks(contract: Contract) -> RequestValidator:
-    """One validator per contract, so its per-operation body schemas are built once per run."""
-    return RequestValidator(contract, None)
+def _shape_checks(contract: Contract) -> RequestChecks:
+    """One set of request checks per contract, so its per-operation body schemas are built once per run."""
+    return RequestChecks(contract, credentials=None)
 
 
 def valid_as_sent(contract: Contract, request: Any) -> bool:
