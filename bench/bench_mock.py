@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 import signal
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -32,7 +31,10 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from mock_support import BASE, auth, body_for, decision, free_port, start_served, stop_served  # noqa: E402
+from capillary_contract.lifecycle import PENDING  # noqa: E402
+from mock_support import BASE, ORG, auth, body_for, decision, free_port, start_served, stop_served  # noqa: E402
+from mockserver.config import MockConfig  # noqa: E402
+from mockserver.store import ListQuery, open_store  # noqa: E402
 
 TYPE = "GOODWILL-POINTS"
 PRISM_DIR = ROOT / "bench" / ".prism"
@@ -223,9 +225,14 @@ def mock_startup(workdir: Path, serve_args: list[str], runs: int = 3) -> float:
 
 
 def pending_ids(db: Path, limit: int) -> list[str]:
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT request_id FROM requests WHERE state = 'AdminTask' ORDER BY seq LIMIT ?", (limit,))
-        return [r[0] for r in rows]
+    """The oldest requests still waiting for a checker, read through the mock's own store."""
+    store = open_store(MockConfig(db=str(db)))
+    try:
+        with store.read() as reader:
+            data, _ = reader.list_requests(ListQuery(org_id=int(ORG), states=(PENDING,), sort_order="asc", limit=limit))
+    finally:
+        store.close()
+    return [d["requestId"] for d in data]
 
 
 def row(name: str, load: Load | None, rss: float | None, extra: str = "") -> str:

@@ -26,7 +26,6 @@ from mockserver import webhooks  # noqa: E402
 from mockserver.config import DeliveryPolicy, MockConfig  # noqa: E402
 from capillary_contract.loader import load_contract  # noqa: E402
 from mockserver.testing import RunningMock, serve_in_thread  # noqa: E402
-from mockserver.webhooks import outbox  # noqa: E402
 from mockserver.webhooks.dispatcher import Dispatcher  # noqa: E402
 from capillary_contract.receiver import Receiver  # noqa: E402
 
@@ -75,8 +74,8 @@ def throughput(workdir: Path, events: int) -> None:
         started = time.perf_counter()
         thread.start()
         while True:
-            with store.read() as conn:
-                if outbox.settled(conn, "all", None):
+            with store.read() as reader:
+                if reader.settled("all", None):
                     break
             time.sleep(0.002)
         elapsed = time.perf_counter() - started

@@ -1,4 +1,4 @@
-"""The legacy v1.1 request API (add / approve / reject / get / logs) over the mock's SQLite store.
+"""The legacy v1.1 request API (add / approve / reject / get / logs) over the mock's store.
 
 validation.py has checked credentials, permissions, the query and the batch envelope; here
 each batch item is checked against its own item schema, so a bad item fails alone with the
@@ -18,11 +18,10 @@ from typing import Any
 
 from flask import Blueprint, Flask, g
 
-from . import legacy_repository as legacy
 from capillary_contract.loader import Contract, SchemaValidator, Violation, load_contract
 from .identity import DEFAULT_ORG, DEFAULT_USERS, User
-from .state import EXTENSION, mock_state
-from .store import Store
+from .state import mock_state
+from .store import LogQuery, RecordQuery, Store, Transaction
 
 bp = Blueprint("legacy", __name__)
 ITEM_SCHEMAS = {"add": "LegacyAddItem", "approve": "LegacyApproveItem", "reject": "LegacyRejectItem"}
@@ -41,13 +40,8 @@ VALUE_TAKEN = {"MOBILE": 9005, "EMAIL": 9002, "EXTERNAL_ID": 9003}
 
 
 def init_app(app: Flask) -> None:
-    """Plug the v1.1 API into a mock: its tables (emptied by /__admin/reset) and its blueprint."""
-    add_tables(app.extensions[EXTENSION].store)
+    """Plug the v1.1 API into a mock (its tables are the store's, emptied by /__admin/reset)."""
     app.register_blueprint(bp)
-
-
-def add_tables(store: Store) -> None:
-    store.add_schema(legacy.DDL, resettable=legacy.TABLES)
 
 
 # -- what the spec says about items and answers --------------------------------------------
@@ -177,13 +171,13 @@ def _echo(item: Any, keys: tuple[str, ...]) -> dict[str, str]:
     return {k: t for k in keys if (t := _text(item.get(k))) is not None}
 
 
-def _log(tx: Any, batch: Batch, record: dict[str, Any], old_status: str | None, comments: str) -> None:
+def _log(tx: Transaction, batch: Batch, record: dict[str, Any], old_status: str | None, comments: str) -> None:
     entry = {"request_id": record["id"], "type": record["type"], "base_type": record["base_type"]}
     if old_status:
         entry["old_status"] = old_status
     entry.update(status=record["status"], updated_on=batch.now, updated_by=batch.user.username,
                  updated_comments=comments, source=SOURCE)
-    legacy.add_log(tx, batch.org_id, entry)
+    tx.legacy_add_log(batch.org_id, entry)
 
 
 # -- add -----------------------------------------------------------------------------------
@@ -196,7 +190,7 @@ def add_requests() -> Any:
     return _answer(batch, results)
 
 
-def _add_one(tx: Any, batch: Batch, item: Any, auto: bool) -> Item:
+def _add_one(tx: Transaction, batch: Batch, item: Any, auto: bool) -> Item:
     words = batch.words
     echo = _echo(item, ("reference_id", "type", "base_type"))
     customer = _echo(item, words.customer_keys)
@@ -210,12 +204,12 @@ def _add_one(tx: Any, batch: Batch, item: Any, auto: bool) -> Item:
             code = _approval_problem(tx, batch, record, {})
     if code is not None:
         return batch.failed("add", echo, code)
-    record["id"] = str(legacy.next_id(tx))
-    legacy.insert(tx, batch.org_id, batch.user.user_id, record)
+    record["id"] = str(tx.next_legacy_id())
+    tx.legacy_insert(batch.org_id, batch.user.user_id, record)
     _log(tx, batch, record, None, record.get("comments", ""))
     if auto:
         record = _decided(batch, record, "approve", {})
-        legacy.update(tx, record)
+        tx.legacy_update(record)
         _log(tx, batch, record, PENDING, "")
     answer = {k: record[k] for k in ("reference_id", "id", "type", "base_type", "status", "customer") if k in record}
     return batch.done("add", answer)
@@ -242,7 +236,7 @@ def _full_time(value: str | None, end_of_day: bool = False) -> str | None:
     return f"{value} {'23:59:59' if end_of_day else '00:00:00'}"
 
 
-def _add_problem(tx: Any, batch: Batch, record: dict[str, Any]) -> int | None:
+def _add_problem(tx: Transaction, batch: Batch, record: dict[str, Any]) -> int | None:
     """Rules an add must pass beyond its schema."""
     org, kind, base = batch.org_id, record["type"], record["base_type"]
     if record["requested_on"] > batch.now:
@@ -251,12 +245,12 @@ def _add_problem(tx: Any, batch: Batch, record: dict[str, Any]) -> int | None:
         return SAME_VALUE
     if (code := _already_done(tx, batch, record)) is not None:
         return code
-    if base in VALUE_TAKEN and legacy.exists(tx, org, PENDING, record["customer"], type=kind, base_type=base,
+    if base in VALUE_TAKEN and tx.legacy_exists(org, PENDING, record["customer"], type=kind, base_type=base,
                                              new_value=record["new_value"]):
         return DUPLICATE
     if base == "MERGE" and not record.get("target_customer"):
         return NO_TARGET
-    if base == RETRO and legacy.exists(tx, org, PENDING, type=kind, base_type=base,
+    if base == RETRO and tx.legacy_exists(org, PENDING, type=kind, base_type=base,
                                        transaction_id=record.get("transaction_id")):
         return DUPLICATE
     if "series_id" in record and not batch.series_known(record["series_id"]):
@@ -282,13 +276,13 @@ def _decide(verb: str) -> Any:
     return _answer(batch, results)
 
 
-def _decide_one(tx: Any, batch: Batch, verb: str, item: Any) -> Item:
+def _decide_one(tx: Transaction, batch: Batch, verb: str, item: Any) -> Item:
     echo = _echo(item, ("id", "type", "base_type"))
     code = batch.words.item_code(verb, item)
     if code is not None:
         return batch.failed(verb, echo, code)
     request_id = int(item["id"])
-    row = legacy.get(tx, batch.org_id, request_id) if request_id <= MAX_ID else None
+    row = tx.legacy_get(batch.org_id, request_id) if request_id <= MAX_ID else None
     if row is None or (row.record["type"], row.record["base_type"]) != (item["type"], item["base_type"]):
         return batch.failed(verb, echo, NOT_FOUND)
     if row.status != PENDING:
@@ -298,7 +292,7 @@ def _decide_one(tx: Any, batch: Batch, verb: str, item: Any) -> Item:
     if verb == "approve" and (code := _approval_problem(tx, batch, row.record, item)) is not None:
         return batch.failed(verb, echo, code)
     record = _decided(batch, row.record, verb, item)
-    legacy.update(tx, record)
+    tx.legacy_update(record)
     _log(tx, batch, record, PENDING, record["updated_comments"])
     return batch.done(verb, _decision_answer(record))
 
@@ -309,7 +303,7 @@ def _granted(record: dict[str, Any], item: dict[str, Any]) -> str | None:
     return _text(item.get(key)) or record.get(key)
 
 
-def _approval_problem(tx: Any, batch: Batch, record: dict[str, Any], item: dict[str, Any]) -> int | None:
+def _approval_problem(tx: Transaction, batch: Batch, record: dict[str, Any], item: dict[str, Any]) -> int | None:
     """Rules an approval must pass beyond its schema (also run by `client_auto_approve`)."""
     kind, base = record["type"], record["base_type"]
     if kind == "GOODWILL":
@@ -320,13 +314,13 @@ def _approval_problem(tx: Any, batch: Batch, record: dict[str, Any], item: dict[
     return _already_done(tx, batch, record)
 
 
-def _already_done(tx: Any, batch: Batch, record: dict[str, Any]) -> int | None:
+def _already_done(tx: Transaction, batch: Batch, record: dict[str, Any]) -> int | None:
     """An approved request already gave someone this new identifier, or marked this transaction retro."""
     kind, base = record["type"], record["base_type"]
-    if base in VALUE_TAKEN and legacy.exists(tx, batch.org_id, APPROVED, type=kind, base_type=base,
+    if base in VALUE_TAKEN and tx.legacy_exists(batch.org_id, APPROVED, type=kind, base_type=base,
                                              new_value=record["new_value"]):
         return VALUE_TAKEN[base]
-    if base == RETRO and legacy.exists(tx, batch.org_id, APPROVED, type=kind, base_type=base,
+    if base == RETRO and tx.legacy_exists(batch.org_id, APPROVED, type=kind, base_type=base,
                                        transaction_id=record.get("transaction_id")):
         return ALREADY_RETRO
     return None
@@ -356,13 +350,13 @@ def _decision_answer(record: dict[str, Any]) -> dict[str, Any]:
 def get_requests() -> Any:
     state, checked = mock_state(), g.checked
     p, words = checked.params, vocabulary(state.contract)
-    query = legacy.RecordQuery(
+    query = RecordQuery(
         org_id=checked.user.org_id, customer=tuple((k, p[k]) for k in CUSTOMER_FILTERS if k in p),
         status=p.get("status"), type=p.get("type"), base_type=p.get("base_type"),
         start_date=_full_time(p.get("start_date")), end_date=_full_time(p.get("end_date"), end_of_day=True),
         start_id=p.get("start_id"), end_id=p.get("end_id"), limit=p.get("limit", 50))
-    with state.store.read() as conn:
-        found = legacy.find(conn, query)
+    with state.store.read() as reader:
+        found = reader.legacy_find(query)
     records = [{k: r[k] for k in words.record_keys if k in r} for r in found]
     return {"response": {"status": words.batch[200], "requests": {"count": len(records), "request": records}}}
 
@@ -371,13 +365,13 @@ def get_requests() -> Any:
 def get_logs() -> Any:
     state, checked = mock_state(), g.checked
     p = checked.params
-    query = legacy.LogQuery(
+    query = LogQuery(
         org_id=checked.user.org_id, type=p["type"], base_type=p["base_type"],
         start_date=_full_time(p["start_date"]), end_date=_full_time(p["end_date"], end_of_day=True),
         status=p.get("status"), source=p.get("source"), mobile=p.get("mobile"),
         limit=p.get("limit", 50), offset=p.get("offset", 0))
-    with state.store.read() as conn:
-        entries = legacy.logs(conn, query)
+    with state.store.read() as reader:
+        entries = reader.legacy_logs(query)
     status = vocabulary(state.contract).batch[200]
     return {"response": {"status": status, "logs": {"count": len(entries), "log": entries}}}
 
@@ -392,7 +386,6 @@ def preload_seed_requests(store: Store, contract: Contract | None = None, org_id
     same type. Returns the ids it stored."""
     contract = contract or load_contract()
     maker = maker or next(u for u in DEFAULT_USERS if u.username == "maker")
-    add_tables(store)
     op = contract.operations["approveLegacyRequests"].raw
     asks = op["requestBody"]["content"]["application/json"]["examples"]
     answers = op["responses"]["200"]["content"]["application/json"]["examples"]
@@ -414,7 +407,7 @@ def preload_seed_requests(store: Store, contract: Contract | None = None, org_id
             if "points" in item:
                 record["points"] = str(item["points"])
             record.update(reason=answer.get("reason", ""), requested_on=batch.now, added_by=maker.username)
-            if legacy.insert(tx, org_id, maker.user_id, record, if_missing=True):
+            if tx.legacy_insert(org_id, maker.user_id, record, if_missing=True):
                 _log(tx, batch, record, None, "")
                 ids.append(record["id"])
     return ids

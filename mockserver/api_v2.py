@@ -15,12 +15,12 @@ from typing import Any
 from flask import Blueprint, g, request
 from werkzeug.routing import BaseConverter
 
-from . import repository as repo
 from .errors import ApiError
 from .events import build_event
 from capillary_contract.types import by_any_name
 from .simulator import CallContext, Forced, chained, forced, simulate
 from .state import MockState, mock_state
+from .store import ListQuery, StoredRequest, Transaction
 from capillary_contract.lifecycle import APPROVE, AUTO, CREATE, NEW, REJECT, TERMINAL, NoTransition, StepInputs, apply, transition
 
 bp = Blueprint("workflow", __name__)
@@ -70,8 +70,8 @@ def create_request(requestType: str) -> Any:
     event = build_event(org_id=org_id, document=document, rtype=rtype, previous=None, checker_id=None,
                         comment=None, now_ms=state.now_ms())
     with state.store.transaction() as tx:
-        repo.insert_request(tx, org_id, rtype.url_name, document, checked.body["entityInfo"])
-        repo.add_event(tx, event, now)
+        tx.create_request(org_id, rtype.url_name, document, checked.body["entityInfo"])
+        tx.publish(event, now)  # the event, and a pending delivery of it to each current subscription
     return {"data": document}
 
 
@@ -82,13 +82,13 @@ def _auto_approve(state: MockState, document: dict[str, Any], rtype: Any, org_id
     with state.store.transaction() as tx:
         outcome = simulate(ctx, tx)
         if outcome.remember:
-            repo.remember_reference(tx, org_id, *outcome.remember)
+            tx.remember_reference(org_id, *outcome.remember)
         now = state.now()
         document = apply(document, step, StepInputs(None, outcome.output, outcome.succeeded), now)
         event = build_event(org_id=org_id, document=document, rtype=rtype, previous="AdminTask", checker_id=None,
                             comment=None, now_ms=state.now_ms())
-        repo.insert_request(tx, org_id, rtype.url_name, document, g.checked.body["entityInfo"])
-        repo.add_event(tx, event, now)
+        tx.create_request(org_id, rtype.url_name, document, g.checked.body["entityInfo"])
+        tx.publish(event, now)  # the event, and a pending delivery of it to each current subscription
     return document
 
 
@@ -101,12 +101,11 @@ def decide_request(requestType: str) -> Any:
     decision = checked.body["payload"]["AdminTask-Payload"]
     action = APPROVE if decision["actionDecision"] == "approved" else REJECT
     with state.store.transaction() as tx:
-        stored = repo.get_request(tx, org_id, request_id)
+        stored = tx.get_request(org_id, request_id)
         if stored is None or stored.url_type != rtype.url_name:
             raise ApiError.of(404, UNKNOWN_REQUEST, "requestId", "no such request of this type in the organisation")
-        if stored.state in TERMINAL or stored.claim:
-            raise ApiError.of(409, DECIDED, "requestId", f"the request is already {stored.document['state']}"
-                              if stored.state in TERMINAL else "a decision on the request is under way")
+        if stored.state in TERMINAL or stored.claimed:
+            raise _decided_elsewhere(stored)
         if stored.maker_id == user.user_id:
             raise ApiError.of(403, NO_PERMISSION, detail="the maker of a request cannot decide it")
         try:
@@ -114,29 +113,42 @@ def decide_request(requestType: str) -> Any:
         except NoTransition as exc:
             raise ApiError.of(409, DECIDED, "requestId", str(exc)) from None
         if action == REJECT:
-            return {"data": _finish(state, tx, stored, step, StepInputs(decision), user.user_id, rtype, decision)}
-        repo.claim_request(tx, request_id, {"checker": user.user_id, "at": state.now()})
+            return {"data": _finish(state, tx, stored, None, step, StepInputs(decision), user.user_id, rtype,
+                                    decision)}
+        # The wrapped call runs outside any transaction: the claim keeps other checkers out meanwhile.
+        token = tx.claim_decision(request_id)
+        if token is None:
+            raise _decided_elsewhere(stored)
         fault = _forced_outcome(tx, rtype.url_name)
     try:
-        return {"data": _approve(state, stored, step, decision, user.user_id, rtype, fault)}
-    except BaseException:
+        with state.claims.kept(token):
+            return {"data": _approve(state, stored, token, step, decision, user.user_id, rtype, fault)}
+    finally:  # a no-op once the decision is finished (the finish clears the claim)
         with state.store.transaction() as tx:
-            repo.release_claim(tx, request_id)
-        raise
+            tx.release_claim(request_id, token)
 
 
-def _forced_outcome(tx: Any, url_type: str) -> Forced | None:
+def _decided_elsewhere(stored: StoredRequest | None) -> ApiError:
+    """The answer when the request is no longer this decision's to make."""
+    if stored is None:
+        return ApiError.of(404, UNKNOWN_REQUEST, "requestId", "no such request of this type in the organisation")
+    if stored.state in TERMINAL:
+        return ApiError.of(409, DECIDED, "requestId", f"the request is already {stored.document['state']}")
+    return ApiError.of(409, DECIDED, "requestId", "a decision on the request is under way")
+
+
+def _forced_outcome(tx: Transaction, url_type: str) -> Forced | None:
     header = request.headers.get("X-Mock-Outcome")
     if header:
         return Forced(header)
-    fault = repo.take_fault(tx, url_type)
+    fault = tx.take_fault(url_type)
     if fault is None:
         return None
     return Forced(fault["outcome"], fault["status"], fault["body"], fault["latencyMs"] or 0)
 
 
-def _approve(state: MockState, stored: repo.StoredRequest, step: Any, decision: dict[str, Any], checker_id: int,
-             rtype: Any, force: Forced | None) -> dict[str, Any]:
+def _approve(state: MockState, stored: StoredRequest, token: str, step: Any, decision: dict[str, Any],
+             checker_id: int, rtype: Any, force: Forced | None) -> dict[str, Any]:
     ctx = CallContext(state.contract, rtype, stored.document["details"]["IntouchAPITask-Payload"],
                       stored.org_id, stored.maker_id)
     if force and force.latency_ms:
@@ -149,28 +161,33 @@ def _approve(state: MockState, stored: repo.StoredRequest, step: Any, decision: 
     with state.store.transaction() as tx:
         if outcome is None:
             outcome = simulate(ctx, tx)
-        if outcome.remember and outcome.succeeded:
-            repo.remember_reference(tx, stored.org_id, *outcome.remember)
         inputs = StepInputs(decision, outcome.output, outcome.succeeded)
-        return _finish(state, tx, stored, step, inputs, checker_id, rtype, decision)
+        document = _finish(state, tx, stored, token, step, inputs, checker_id, rtype, decision)
+        if outcome.remember and outcome.succeeded:
+            tx.remember_reference(stored.org_id, *outcome.remember)
+        return document
 
 
-def _finish(state: MockState, tx: Any, stored: repo.StoredRequest, step: Any, inputs: StepInputs,
-            checker_id: int, rtype: Any, decision: dict[str, Any]) -> dict[str, Any]:
+def _finish(state: MockState, tx: Transaction, stored: StoredRequest, token: str | None, step: Any,
+            inputs: StepInputs, checker_id: int, rtype: Any, decision: dict[str, Any]) -> dict[str, Any]:
+    """Write the decision only if the request still waits for a checker under this decision's
+    claim (`token`; None: unclaimed): a late decision, or one on a request a reset removed, is
+    refused, and leaves no event."""
     now = state.now()
     document = apply(stored.document, step, inputs, now)
+    if not tx.finish_decision(stored.request_id, token, document, checker_id):
+        raise _decided_elsewhere(tx.get_request(stored.org_id, stored.request_id))
     event = build_event(org_id=stored.org_id, document=document, rtype=rtype, previous=stored.state,
                         checker_id=checker_id, comment=decision["actionMessage"], now_ms=state.now_ms())
-    repo.finish_request(tx, stored.request_id, document, checker_id)
-    repo.add_event(tx, event, now)
+    tx.publish(event, now)  # the event, and a pending delivery of it to each current subscription
     return document
 
 
 @bp.get(f"{BASE}/requests/<requestId>", endpoint="getRequest")
 def get_request(requestId: str) -> Any:
     state, checked = mock_state(), g.checked
-    with state.store.read() as conn:
-        stored = repo.get_request(conn, checked.org_id, checked.params["requestId"])
+    with state.store.read() as reader:
+        stored = reader.get_request(checked.org_id, checked.params["requestId"])
     if stored is None:
         raise ApiError.of(404, UNKNOWN_REQUEST, "requestId", "no such request in the organisation")
     return {"data": stored.document}
@@ -181,7 +198,7 @@ def list_requests() -> Any:
     state, checked = mock_state(), g.checked
     p = checked.params
     rtype = by_any_name(state.types, p["requestType"]) if p.get("requestType") else None
-    query = repo.ListQuery(
+    query = ListQuery(
         org_id=checked.org_id, maker_id=p.get("userId"),
         states=tuple(p["states"].split(",")) if p.get("states") else (),
         url_type=rtype.url_name if rtype else None,
@@ -189,6 +206,6 @@ def list_requests() -> Any:
         start_date=p.get("startDate"), end_date=p.get("endDate"),
         sort_by=p.get("sortBy"), sort_order=p.get("sortOrder") or "desc",
         limit=p.get("limit", 10), page=p.get("PageNo", 0))
-    with state.store.read() as conn:
-        data, pagination = repo.list_requests(conn, query)
+    with state.store.read() as reader:
+        data, pagination = reader.list_requests(query)
     return {"data": data, "pagination": pagination}

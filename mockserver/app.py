@@ -22,7 +22,8 @@ from .identity import Directory
 from .journal import JournalBuffer
 from capillary_contract.types import load_types
 from .state import EXTENSION, MockState, mock_state
-from .store import SqliteStore
+from .store import open_store
+from .store.claims import ClaimKeeper
 from .validation import RequestValidator
 
 log = logging.getLogger("mockserver")
@@ -40,7 +41,7 @@ def create_app(config: MockConfig | None = None) -> Flask:
     config = config or MockConfig()
     contract = load_contract()
     directory = Directory.from_file(config.users_file, config.jwt_secret, config.token_ttl_s)
-    store = SqliteStore(config.db)
+    store = open_store(config)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.json.sort_keys = False
@@ -48,7 +49,7 @@ def create_app(config: MockConfig | None = None) -> Flask:
     app.extensions[EXTENSION] = MockState(
         config=config, contract=contract, directory=directory, store=store, types=load_types(contract),
         validator=RequestValidator(contract, directory, config.max_json_depth), started=time.time(),
-        journal=JournalBuffer(store))
+        journal=JournalBuffer(store), claims=ClaimKeeper(store))
 
     from .admin import bp as admin_bp
     from .api_v2 import bp as workflow_bp

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .store import process_local
+
 DEFAULT_DB = ".mockserver/state.db"
 DEFAULT_JWT_SECRET = "capillary-mock-secret-for-local-tokens-only"  # >= 32 bytes for HS256
 
@@ -53,4 +55,5 @@ class MockConfig:
 
     @property
     def in_memory(self) -> bool:
-        return self.db == ":memory:"
+        """The database lives in one process (the store says which locations do)."""
+        return process_local(self.db)

@@ -15,8 +15,7 @@ import os
 import threading
 from typing import Any
 
-from . import repository as repo
-from .store import SqliteStore
+from .store import Store
 
 log = logging.getLogger("mockserver")
 FLUSH_INTERVAL_S = 0.05
@@ -25,7 +24,7 @@ FLUSH_INTERVAL_S = 0.05
 class JournalBuffer:
     """Journal rows of this process, flushed by a daemon thread started on first use."""
 
-    def __init__(self, store: SqliteStore, interval_s: float = FLUSH_INTERVAL_S):
+    def __init__(self, store: Store, interval_s: float = FLUSH_INTERVAL_S):
         self._store = store
         self._interval = interval_s
         self._lock = threading.Lock()
@@ -48,7 +47,7 @@ class JournalBuffer:
             rows, self._rows = self._rows, []
         if rows:
             with self._store.transaction() as tx:
-                repo.add_journal_rows(tx, rows)
+                tx.add_journal_entries(rows)
 
     def discard(self) -> None:
         with self._lock:

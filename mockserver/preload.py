@@ -11,10 +11,9 @@ import json
 from pathlib import Path
 from typing import Any, Iterator
 
-from . import repository as repo
 from capillary_contract.loader import Contract
 from capillary_contract.types import RequestType
-from .store import SqliteStore
+from .store import Store
 from capillary_contract.lifecycle import TERMINAL
 
 SEED_ORG = 51250
@@ -46,22 +45,19 @@ def _examples(node: Any) -> Iterator[dict[str, Any]]:
             yield from _examples(item)
 
 
-def load_documents(store: SqliteStore, contract: Contract, types: dict[str, RequestType],
+def load_documents(store: Store, contract: Contract, types: dict[str, RequestType],
                    org_id: int = SEED_ORG) -> int:
     """Store the documented requests; returns how many were new."""
     by_response_name = {t.response_name: t for t in types.values()}
     added = 0
     with store.transaction() as tx:
         for document in seed_requests(contract):
-            if repo.get_request(tx, org_id, document["requestId"]) is not None:
-                continue
             rtype = by_response_name[document["requestType"]]
-            repo.insert_request(tx, org_id, rtype.url_name, document, SEED_ENTITY)
-            added += 1
+            added += tx.create_request(org_id, rtype.url_name, document, SEED_ENTITY, if_missing=True)
     return added
 
 
-def load_fixture_requests(store: SqliteStore, folder: Path, types: dict[str, RequestType]) -> int:
+def load_fixture_requests(store: Store, folder: Path, types: dict[str, RequestType]) -> int:
     """Store the final request of every lifecycle fixture listed in `folder/index.json`
     (`contracts fixtures` writes them), under its recorded id; returns how many were new."""
     index = json.loads((folder / "index.json").read_text(encoding="utf-8"))
@@ -73,9 +69,7 @@ def load_fixture_requests(store: SqliteStore, folder: Path, types: dict[str, Req
             fixture = json.loads((folder / entry["path"]).read_text(encoding="utf-8"))
             document = fixture["steps"][-1]["response"]["body"]["data"]
             org_id = int(fixture["orgId"])
-            if repo.get_request(tx, org_id, document["requestId"]) is not None:
-                continue
             entity = fixture["steps"][0]["request"]["body"]["entityInfo"]
-            repo.insert_request(tx, org_id, types[fixture["requestType"]].url_name, document, entity)
-            added += 1
+            added += tx.create_request(org_id, types[fixture["requestType"]].url_name, document, entity,
+                                       if_missing=True)
     return added

@@ -1,7 +1,8 @@
 """Serving under gunicorn: one app per worker process, state shared through SQLite.
 
-Start-up work that must happen once (releasing decisions a crash left half-done, the
-webhook dispatcher) runs in the arbiter, not in each worker.
+Start-up work that must happen once (the webhook dispatcher) runs in the arbiter, not in
+each worker. Decisions a crash left half-done need no start-up work: their claims lapse
+(store/claims.py).
 """
 from __future__ import annotations
 
@@ -10,9 +11,7 @@ from typing import Any, Callable
 
 from gunicorn.app.base import BaseApplication
 
-from . import repository as repo
 from .config import MockConfig
-from .store import SqliteStore
 from .webhooks import on_ready as start_webhook_dispatcher
 
 log = logging.getLogger("mockserver")
@@ -36,21 +35,7 @@ class MockApplication(BaseApplication):
         return create_app(self.mock_config)
 
 
-def recover(config: MockConfig) -> None:
-    """Decisions under way when the last process died never happened: release their claims."""
-    if config.in_memory:
-        return
-    store = SqliteStore(config.db)
-    with store.transaction() as tx:
-        released = repo.release_all_claims(tx)
-    store.close()
-    if released:
-        log.info("released %d decision(s) interrupted by the last shutdown", released)
-
-
 def run(config: MockConfig, host: str, port: int, workers: int, threads: int) -> int:
-    recover(config)
-
     def when_ready(server: Any) -> None:
         for hook in ON_READY:
             hook(config, server)

@@ -12,7 +12,6 @@ import base64
 import binascii
 import json
 import random
-import sqlite3
 import uuid
 from dataclasses import dataclass
 from email.utils import formatdate
@@ -22,6 +21,8 @@ import requests
 
 from capillary_contract.loader import Contract
 from capillary_contract.types import RequestType
+
+from .store import Reader
 
 SUCCESS, FAILURE, TIMEOUT = "success", "failure", "timeout"
 
@@ -153,21 +154,43 @@ SUCCESS_BODIES: dict[str, Callable[[CallContext], dict[str, Any]]] = {
 
 
 # -- rules -----------------------------------------------------------------------------
-def _used(tx: sqlite3.Connection, org_id: int, kind: str, value: str) -> bool:
-    return tx.execute("SELECT 1 FROM used_references WHERE org_id = ? AND kind = ? AND value = ?",
-                      (org_id, kind, value)).fetchone() is not None
+def _redemption_reference(ctx: CallContext) -> tuple[str, str] | None:
+    ref = ctx.call["body"]["root"]["redeem"].get("external_reference_number")
+    return ("redemption-reference", str(ref)) if ref else None
 
 
-def _redemption(ctx: CallContext, tx: sqlite3.Connection) -> Outcome:
+def _retro_transaction(ctx: CallContext) -> tuple[str, str] | None:
+    return ("retro-transaction", str(ctx.call["body"]["transactionId"]))
+
+
+# What a successful wrapped call of the type uses up for the org: a second success with it fails.
+REFERENCES: dict[str, Callable[[CallContext], tuple[str, str] | None]] = {
+    "POINTS-REDEMPTION": _redemption_reference,
+    "RETRO-TRANSACTION": _retro_transaction,
+}
+
+
+def reference_of(ctx: CallContext) -> tuple[str, str] | None:
+    """The (kind, value) a success of this call would use up, if its type has one."""
+    of = REFERENCES.get(ctx.rtype.url_name)
+    return of(ctx) if of else None
+
+
+def _used(reader: Reader, ctx: CallContext) -> tuple[str, str] | None:
+    """The call's reference if the org has used it already."""
+    ref = reference_of(ctx)
+    return ref if ref and reader.reference_used(ctx.org_id, *ref) else None
+
+
+def _redemption(ctx: CallContext, reader: Reader) -> Outcome:
     if not ctx.call.get("headers", {}).get("X-CAP-CLIENT-SIGNATURE"):
         return redemption_failure(ctx, 1629)
-    ref = ctx.call["body"]["root"]["redeem"].get("external_reference_number")
-    if ref and _used(tx, ctx.org_id, "redemption-reference", str(ref)):
+    if _used(reader, ctx):
         return redemption_failure(ctx, 744)
-    return _success(ctx, ("redemption-reference", str(ref)) if ref else None)
+    return _success(ctx, reference_of(ctx))
 
 
-def _status_change(ctx: CallContext, tx: sqlite3.Connection) -> Outcome:
+def _status_change(ctx: CallContext, reader: Reader) -> Outcome:
     query = ctx.call.get("queryParams", {})
     found = ctx.contract.component_validator("UpdateCustomerStatusQuery").violations(query)
     if found:
@@ -175,14 +198,13 @@ def _status_change(ctx: CallContext, tx: sqlite3.Connection) -> Outcome:
     return _success(ctx)
 
 
-def _retro(ctx: CallContext, tx: sqlite3.Connection) -> Outcome:
-    txn = str(ctx.call["body"]["transactionId"])
-    if _used(tx, ctx.org_id, "retro-transaction", txn):
+def _retro(ctx: CallContext, reader: Reader) -> Outcome:
+    if _used(reader, ctx):
         return v2_failure(ctx, 400, 1627)
-    return _success(ctx, ("retro-transaction", txn))
+    return _success(ctx, reference_of(ctx))
 
 
-RULES: dict[str, Callable[[CallContext, sqlite3.Connection], Outcome]] = {
+RULES: dict[str, Callable[[CallContext, Reader], Outcome]] = {
     "POINTS-REDEMPTION": _redemption,
     "CUSTOMER-STATUS-CHANGE": _status_change,
     "RETRO-TRANSACTION": _retro,
@@ -194,15 +216,16 @@ DEFAULT_FAILURES: dict[str, Callable[[CallContext], Outcome]] = {
 }
 
 
-def simulate(ctx: CallContext, tx: sqlite3.Connection) -> Outcome:
+def simulate(ctx: CallContext, reader: Reader) -> Outcome:
     """The rule-based outcome; runs inside the decision's transaction so rules see committed history."""
     rule = RULES.get(ctx.rtype.url_name)
-    return rule(ctx, tx) if rule else _success(ctx)
+    return rule(ctx, reader) if rule else _success(ctx)
 
 
 def forced(ctx: CallContext, force: Forced) -> Outcome:
+    """A forced success uses up the call's reference like any success, so a later approval with it fails."""
     if force.outcome == SUCCESS:
-        return _success(ctx)
+        return _success(ctx, reference_of(ctx))
     if force.outcome == TIMEOUT:
         return Outcome(False, {"status": 504, "headers": {}, "body": None})
     if force.status is not None or force.body is not None:

@@ -12,7 +12,8 @@ from capillary_contract.loader import Contract
 from .identity import Directory
 from .journal import JournalBuffer
 from capillary_contract.types import RequestType
-from .store import SqliteStore
+from .store import Store
+from .store.claims import ClaimKeeper
 from .validation import RequestValidator
 
 EXTENSION = "mockserver"
@@ -23,11 +24,12 @@ class MockState:
     config: MockConfig
     contract: Contract
     directory: Directory
-    store: SqliteStore
+    store: Store
     types: dict[str, RequestType]
     validator: RequestValidator
     started: float
     journal: JournalBuffer
+    claims: ClaimKeeper
 
     @staticmethod
     def now() -> str:

@@ -66,6 +66,33 @@ def test_rejected_redemption_does_not_use_up_its_reference(client: Client) -> No
     assert _approve(client, "POINTS-REDEMPTION", body)["state"] == "approved"
 
 
+@pytest.mark.parametrize("force", ["header", "fault"])
+def test_a_forced_success_uses_up_its_reference_number(client: Client, force: str) -> None:
+    """Issue 11, item 19: `X-Mock-Outcome: success` or a queued success fault is a success like any
+    other, so the next approval with the same external_reference_number fails with 744."""
+    body = body_for("POINTS-REDEMPTION")
+    pending = client.pending("POINTS-REDEMPTION", body)
+    if force == "fault":
+        assert client.admin("POST", "faults", json={"outcome": "success"}).status_code == 201
+    forced = client.decide("POINTS-REDEMPTION", pending["requestId"],
+                           headers={"X-Mock-Outcome": "success"} if force == "header" else None)
+    assert forced.json()["data"]["state"] == "approved", forced.text
+    failed = _approve(client, "POINTS-REDEMPTION", body)
+    assert failed["state"] == "failed"
+    item = failed["details"]["IntouchAPITask_Output"]["body"]["response"]["responses"]["points"]["item_status"]
+    assert item["code"] == 744
+
+
+def test_a_forced_success_marks_its_retro_transaction_used(client: Client) -> None:
+    body = body_for("RETRO-TRANSACTION")
+    pending = client.pending("RETRO-TRANSACTION", body)
+    forced = client.decide("RETRO-TRANSACTION", pending["requestId"], headers={"X-Mock-Outcome": "success"})
+    assert forced.json()["data"]["state"] == "approved", forced.text
+    failed = _approve(client, "RETRO-TRANSACTION", body)
+    assert failed["state"] == "failed"
+    assert failed["details"]["IntouchAPITask_Output"]["body"]["errors"][0]["code"] == 1627
+
+
 def test_unsupported_identifier_name_fails_with_8013(client: Client) -> None:
     body = body_for("CUSTOMER-STATUS-CHANGE")
     call_of(body)["queryParams"]["identifierName"] = "passport"

@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from mockserver.webhooks import sender
-from mockserver.webhooks.outbox import Due
+from mockserver.store import Due
 
 
 @pytest.mark.parametrize("headers", [{"\u00a8x": "1"}, {"a b": "1"}, {"X-Note": "caf\u00e9"}, {"X-Note": "a\r\nb"}],

@@ -1,10 +1,10 @@
 """Webhooks: every `requestWorkflowEvent` in the outbox reaches every subscription, at least once.
 
-- outbox: `events` rows are written with each state change (api_v2, repository.add_event);
-  a trigger adds one pending `deliveries` row per subscription in that same transaction
-  (schema.py). A subscription receives the events created after it was added.
+- the outbox: each state change `publish`es its event in its own transaction (api_v2), which
+  adds one pending delivery per subscription existing then (the store's `publish`). A
+  subscription receives the events published after it was added.
 - dispatcher.py sends them (per request in order, a pool for the rest), policy.py decides
-  retry or give up, outbox.py records every try; running.py says where the one dispatcher runs.
+  retry or give up, the store records every try; running.py says where the one dispatcher runs.
 - views.py: `GET /__admin/events` shows deliveries and can wait for them (`waitFor`).
 - receiver.py: a scriptable recording receiver for tests and benchmarks.
 """

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import sqlite3
 import threading
 import time
 import uuid
@@ -22,8 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 from ..config import DeliveryPolicy
-from ..store import SqliteStore
-from . import outbox, policy, sender
+from ..store import Due, Store, StoreUnavailable
+from . import policy, sender
 
 log = logging.getLogger("mockserver.webhooks")
 SENDERS = 8            # deliveries in flight at once
@@ -31,7 +30,7 @@ LEASE_TTL_S = 3.0      # a dispatcher silent this long is presumed dead and repl
 
 
 class Dispatcher:
-    def __init__(self, store: SqliteStore, rules: DeliveryPolicy, max_wait_s: float, senders: int = SENDERS):
+    def __init__(self, store: Store, rules: DeliveryPolicy, max_wait_s: float, senders: int = SENDERS):
         self.store, self.rules, self.max_wait_s, self.senders = store, rules, max_wait_s, senders
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._wake = threading.Event()
@@ -61,9 +60,9 @@ class Dispatcher:
                 self._wake.clear()
                 try:
                     wait = self._step(time.time())
-                except sqlite3.OperationalError as exc:
-                    if "no such table" in str(exc):  # a closed :memory: store reopened empty: the app is gone
-                        log.info("webhook dispatcher stops: its database is gone")
+                except StoreUnavailable:
+                    if self.store.closed:  # the app that owned the store is gone
+                        log.info("webhook dispatcher stops: its store is closed")
                         break
                     log.exception("webhook dispatch step failed; retrying")
                     wait = 1.0
@@ -75,7 +74,7 @@ class Dispatcher:
             self._pool.shutdown(wait=True, cancel_futures=True)
             try:
                 with self.store.transaction() as tx:
-                    outbox.release_lease(tx, self.owner)
+                    tx.release_lease(self.owner)
             except Exception:
                 log.debug("could not release the dispatcher lease", exc_info=True)
 
@@ -87,10 +86,10 @@ class Dispatcher:
         with self._busy_lock:
             busy = set(self._busy)
         free = self.senders - len(busy)
-        with self.store.read() as conn:
-            batch = outbox.due(conn, now, busy, free) if free > 0 else []
+        with self.store.read() as reader:
+            batch = reader.due_deliveries(now, busy, free) if free > 0 else []
             busy |= {d.id for d in batch}
-            next_at = outbox.next_due_at(conn, busy)
+            next_at = reader.next_due_at(busy)
         for delivery in batch:
             with self._busy_lock:
                 self._busy.add(delivery.id)
@@ -100,12 +99,12 @@ class Dispatcher:
             return min(self.max_wait_s, until_lease)  # a send's end wakes us
         return max(0.0, min(next_at - now, self.max_wait_s, until_lease))
 
-    def _deliver(self, delivery: outbox.Due) -> None:
+    def _deliver(self, delivery: Due) -> None:
         try:
             attempt = sender.send(delivery, self.rules.timeout_s)
             verdict = policy.judge(self.rules, attempt.status, delivery.attempts + 1, attempt.final)
             with self.store.transaction() as tx:
-                outbox.record(tx, delivery.id, attempt, verdict)
+                tx.record_attempt(delivery.id, attempt, verdict.state, verdict.retry_in_s)
         except Exception:  # unrecorded: the delivery stays pending and is sent again
             log.exception("webhook delivery %s could not be recorded", delivery.id)
         finally:
@@ -117,6 +116,6 @@ class Dispatcher:
         if now < self._lease_renew_at:
             return True
         with self.store.transaction() as tx:
-            held = outbox.take_lease(tx, self.owner, now, LEASE_TTL_S)
+            held = tx.take_lease(self.owner, now, LEASE_TTL_S)
         self._lease_renew_at = now + LEASE_TTL_S / 3 if held else 0.0
         return held

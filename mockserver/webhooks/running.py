@@ -23,9 +23,8 @@ from typing import Any
 from flask import Flask, Response
 
 from ..config import MockConfig
-from ..store import SqliteStore
+from ..store import Store, open_store
 from .dispatcher import Dispatcher
-from .schema import DDL, RESETTABLE, sync_startup_subscriptions
 
 log = logging.getLogger("mockserver.webhooks")
 EXTENSION = "mockserver.webhooks"
@@ -34,11 +33,10 @@ STOP_JOIN_S = 15.0
 _dispatcher_elsewhere = False  # set in the gunicorn arbiter before it forks workers
 
 
-def prepare(store: SqliteStore, config: MockConfig) -> None:
-    """The deliveries table and trigger, and this start's `--webhook` subscriptions."""
-    store.add_schema(DDL, RESETTABLE)
+def prepare(store: Store, config: MockConfig) -> None:
+    """This start's `--webhook` subscriptions."""
     with store.transaction() as tx:
-        sync_startup_subscriptions(tx, config.webhooks)
+        tx.sync_startup_subscriptions((sub.url, sub.headers) for sub in config.webhooks)
 
 
 # -- in this process: a thread --------------------------------------------------------------
@@ -119,7 +117,7 @@ def on_ready(config: MockConfig, server: Any) -> None:
 
 def run_process(config: MockConfig, parent_pid: int) -> None:
     """The dispatcher process: until SIGTERM/SIGINT or until its parent (the arbiter) is gone."""
-    store = SqliteStore(config.db)
+    store = open_store(config)
     prepare(store, config)
     dispatcher = Dispatcher(store, config.delivery, config.delivery.poll_interval_s)
     for sig in (signal.SIGTERM, signal.SIGINT):

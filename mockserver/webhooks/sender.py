@@ -12,7 +12,7 @@ import time
 
 import requests
 
-from .outbox import Attempt, Due
+from ..store import Attempt, Due
 
 ERROR_LIMIT = 300
 _local = threading.local()

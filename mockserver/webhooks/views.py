@@ -11,10 +11,9 @@ from typing import Any
 
 from flask import Flask, g
 
-from .. import repository as repo
 from ..admin import event_view
 from ..state import mock_state
-from . import outbox
+from ..store import Store
 
 ENDPOINT = "adminEvents"
 DEFAULT_TIMEOUT_S = 5.0
@@ -31,18 +30,18 @@ def events() -> Any:
     answer: dict[str, Any] = {}
     if wait_for:
         answer["timedOut"] = not _wait(store, wait_for, request_id, float(params.get("timeout", DEFAULT_TIMEOUT_S)))
-    with store.read() as conn:
-        rows = repo.list_events(conn, request_id)
-        deliveries = outbox.deliveries_by_event(conn, [r["event_id"] for r in rows])
-    return {"events": [event_view(r, deliveries[r["event_id"]]) for r in rows], **answer}
+    with store.read() as reader:
+        stored = reader.list_events(request_id)
+        deliveries = reader.deliveries_by_event([e.event_id for e in stored])
+    return {"events": [event_view(e, deliveries[e.event_id]) for e in stored], **answer}
 
 
-def _wait(store: Any, wait_for: str, request_id: str | None, timeout_s: float) -> bool:
+def _wait(store: Store, wait_for: str, request_id: str | None, timeout_s: float) -> bool:
     """True once settled; False if `timeout_s` ran out first."""
     deadline, pause = time.monotonic() + timeout_s, FIRST_POLL_S
     while True:
-        with store.read() as conn:
-            if outbox.settled(conn, wait_for, request_id):
+        with store.read() as reader:
+            if reader.settled(wait_for, request_id):
                 return True
         left = deadline - time.monotonic()
         if left <= 0:
