@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g
 
+from .preload import load_configured
 from .state import mock_state
 from .store import StoredEvent
 
@@ -23,7 +24,10 @@ def health() -> Any:
 
 @bp.post("/__admin/reset", endpoint="adminReset")
 def reset() -> Any:
-    mock_state().store.reset()
+    state = mock_state()
+    state.store.reset()
+    if g.checked.params.get("preload"):
+        load_configured(state)
     return {"reset": True}
 
 

@@ -20,10 +20,12 @@ from capillary_contract.loader import load_contract
 from .errors import ADMIN, LEGACY, WORKFLOW, ApiError, family_of_path, render
 from .identity import Directory
 from .journal import JournalBuffer
+from .preload import load_configured
 from capillary_contract.types import load_types
 from .state import EXTENSION, MockState, mock_state
 from .store import open_store
 from .store.claims import ClaimKeeper
+from .ui import QUIET_HEADER
 from .validation import RequestValidator
 
 log = logging.getLogger("mockserver")
@@ -51,30 +53,23 @@ def create_app(config: MockConfig | None = None) -> Flask:
         validator=RequestValidator(contract, directory, config.max_json_depth), started=time.time(),
         journal=JournalBuffer(store), claims=ClaimKeeper(store))
 
+    from .accounts import bp as accounts_bp
     from .admin import bp as admin_bp
     from .api_v2 import bp as workflow_bp
+    from .ui import bp as ui_bp
     app.register_blueprint(workflow_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(ui_bp)
     _register_optional_blueprints(app)
 
-    _preload(app.extensions[EXTENSION])
+    load_configured(app.extensions[EXTENSION])
     app.before_request(_check_request)
     app.after_request(_finish_response)
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
     return app
-
-
-def _preload(state: MockState) -> None:
-    """Data asked for at start-up; idempotent, so every worker may run it."""
-    from .preload import load_documents, load_fixture_requests
-    if state.config.examples:
-        from .api_legacy import preload_seed_requests
-        load_documents(state.store, state.contract, state.types)
-        preload_seed_requests(state.store, state.contract)
-    if state.config.fixtures_dir is not None:
-        load_fixture_requests(state.store, state.config.fixtures_dir, state.types)
 
 
 def _register_optional_blueprints(app: Flask) -> None:
@@ -156,7 +151,7 @@ def _finish_response(response: Response) -> Response:
     op = getattr(g, "operation", None)
     if state.config.strict and op is not None and response.mimetype == "application/json":
         response = _conform(op, response)
-    if state.config.journal and not request.path.startswith("/__admin/"):
+    if state.config.journal and not request.path.startswith("/__admin/") and QUIET_HEADER not in request.headers:
         _journal(state, response)
     return response
 

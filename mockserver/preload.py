@@ -14,6 +14,7 @@ from typing import Any, Iterator
 from capillary_contract.loader import Contract
 from capillary_contract.types import RequestType
 from .store import Store
+from .state import MockState
 from capillary_contract.lifecycle import TERMINAL
 
 SEED_ORG = 51250
@@ -73,3 +74,14 @@ def load_fixture_requests(store: Store, folder: Path, types: dict[str, RequestTy
             added += tx.create_request(org_id, types[fixture["requestType"]].url_name, document, entity,
                                        if_missing=True)
     return added
+
+
+def load_configured(state: MockState) -> None:
+    """The data the mock was started with (`--examples`, `--fixtures`); idempotent, so every
+    worker may run it at start-up, and `POST /__admin/reset?preload=true` runs it again."""
+    if state.config.examples:
+        from .api_legacy import preload_seed_requests
+        load_documents(state.store, state.contract, state.types)
+        preload_seed_requests(state.store, state.contract)
+    if state.config.fixtures_dir is not None:
+        load_fixture_requests(state.store, state.config.fixtures_dir, state.types)

@@ -33,3 +33,13 @@ def postgres_url(postgres_server: Cluster) -> str:
     url = postgres_server.create_database(name)
     yield url
     postgres_server.drop_database(name)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """List the screenshots tests saved (`record_property("screenshot", path)`), also from xdist workers."""
+    paths = [value for reports in terminalreporter.stats.values() for report in reports
+             for name, value in getattr(report, "user_properties", ()) if name == "screenshot"]
+    if paths:
+        terminalreporter.section("screenshots")
+        for path in dict.fromkeys(paths):
+            terminalreporter.write_line(path)
