@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from mockserver.config import DeliveryPolicy, MockConfig, Subscription
 from mockserver.testing import RunningMock, serve_in_thread
-from mockserver.webhooks.receiver import Receiver, per_event
+from capillary_contract.receiver import Receiver, per_event
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
