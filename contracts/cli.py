@@ -1,4 +1,5 @@
-"""The `contracts` command: `contracts run` (conformance of a deployment) and `contracts fixtures`."""
+"""The `contracts` command: `contracts run` (conformance of a deployment), `contracts proxy` (conformance of
+the traffic it forwards) and `contracts fixtures`."""
 from __future__ import annotations
 
 import argparse
@@ -7,6 +8,7 @@ import sys
 from capillary_contract.loader import select_spec
 
 from .fixtures import command as fixtures_command
+from .proxy import cli as proxy_command
 from .run import command as run_command
 from .run.runner import EXIT_UNUSABLE
 
@@ -23,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run_command.add_parser(sub)
     fixtures_command.add_parser(sub)
+    proxy_command.add_parser(sub)
     for command in sub.choices.values():  # every command reads the contract
         command.add_argument("--spec", metavar="PATH", help="the contract to check against / generate from "
                              "(default: $CAPILLARY_OPENAPI, else the kit's own openapi.yaml)")

@@ -1,0 +1,134 @@
+"""Small Flask stand-ins for a Capillary deployment, each broken on purpose in one way.
+
+`workflow_app(None)` follows the contract (the proxy must find nothing); each fault breaks one
+promise: `renamed_state` answers a pending request as "PENDING", `second_approval` lets a
+decided request be decided again, `cross_org_read` shows a request to any organisation,
+`wrong_message` answers the maker's own decision with code 2001 and a made-up message.
+Documents are built with the contract package's own lifecycle (`apply`), codes and messages
+come from the contract; only the fault is written here.
+"""
+from __future__ import annotations
+
+import base64
+import contextlib
+import threading
+import time
+import uuid
+from typing import Any, Iterator
+
+from flask import Flask, jsonify, request
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from capillary_contract import lifecycle
+from capillary_contract.loader import load_contract
+
+CONTRACT = load_contract()
+FAULTS = ("renamed_state", "second_approval", "cross_org_read", "wrong_message")
+# user name -> (user id, organisation, may make, may check); the mock's default users
+USERS = {"maker": (232134, "51250", True, False), "checker": (233253, "51250", False, True),
+         "outsider": (250001, "51251", True, True)}
+BASE = "/api_gateway/v2/request-workflow"
+ORG_HEADER = "X-CAP-API-AUTH-ORG-ID"
+WRAPPED_OK = {"status": 200, "headers": {"Content-Type": ["application/json"]}, "body": {"warnings": []}}
+
+
+def _error(status: int, code: int, message: str | None = None):
+    entry = {"status": False, "code": code, "message": message or CONTRACT.workflow_errors[code]}
+    return jsonify({"errors": [entry]}), status
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def workflow_app(fault: str | None) -> Flask:
+    assert fault is None or fault in FAULTS, fault
+    app = Flask(f"broken-{fault}")
+    documents: dict[str, dict[str, Any]] = {}
+    orgs: dict[str, str] = {}
+
+    def caller() -> tuple[str, tuple[int, str, bool, bool]] | None:
+        scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+        if scheme != "Basic":
+            return None
+        user, _, password = base64.b64decode(encoded).decode().partition(":")
+        return (user, USERS[user]) if user in USERS and password == user else None
+
+    def shown(document: dict[str, Any]) -> dict[str, Any]:
+        if fault == "renamed_state" and document["state"] == lifecycle.PENDING:
+            return {**document, "state": "PENDING"}
+        return document
+
+    @app.post(f"{BASE}/<url_type>")
+    def create(url_type: str):
+        who = caller()
+        if who is None:
+            return _error(401, 2013)
+        name, (user_id, org, may_make, _) = who
+        if not may_make:
+            return _error(403, 2001)
+        body = request.get_json()
+        request_id = str(uuid.uuid1())
+        start = {"requestId": request_id, "userId": user_id, "userName": f"{name}@example.com",
+                 "requestType": CONTRACT.request_types[url_type]["responseName"], "startTime": _now(),
+                 "details": {"IntouchAPITask-Payload": body["payload"]["IntouchAPITask-Payload"]}}
+        step = lifecycle.transition(lifecycle.NEW, lifecycle.CREATE)
+        documents[request_id] = lifecycle.apply(start, step, lifecycle.StepInputs(), _now())
+        orgs[request_id] = org
+        return jsonify({"data": shown(documents[request_id])})
+
+    @app.put(f"{BASE}/<url_type>")
+    def decide(url_type: str):
+        who = caller()
+        if who is None:
+            return _error(401, 2013)
+        name, (user_id, org, _, may_check) = who
+        body = request.get_json()
+        document = documents.get(body["requestId"])
+        if document is None or orgs[body["requestId"]] != org:
+            return _error(404, 2007)
+        if not may_check or document["userId"] == user_id:
+            return _error(403, 2001, "Forbidden" if fault == "wrong_message" else None)
+        decision = body["payload"]["AdminTask-Payload"]
+        action = lifecycle.APPROVE if decision["actionDecision"] == lifecycle.APPROVED else lifecycle.REJECT
+        state = lifecycle.PENDING if fault == "second_approval" else document["state"]
+        try:
+            step = lifecycle.transition(state, action)
+        except lifecycle.NoTransition:
+            return _error(409, 2002)
+        inputs = lifecycle.StepInputs(decision=decision, wrapped_output=WRAPPED_OK)
+        kept = {**document, "details": {k: v for k, v in document["details"].items()
+                                        if k in ("IntouchAPITask-Payload", "ValidateMakerAccess_Output",
+                                                 "ValidatePayload_Output")}}
+        documents[body["requestId"]] = lifecycle.apply(kept, step, inputs, _now())
+        return jsonify({"data": shown(documents[body["requestId"]])})
+
+    @app.get(f"{BASE}/requests/<request_id>")
+    def read(request_id: str):
+        who = caller()
+        if who is None:
+            return _error(401, 2013)
+        document = documents.get(request_id)
+        if document is None or (fault != "cross_org_read" and orgs[request_id] != who[1][1]):
+            return _error(404, 2007)
+        return jsonify({"data": shown(document)})
+
+    return app
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_request(self, *args: object, **kwargs: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def serve_app(app: Flask) -> Iterator[str]:
+    """Serve a Flask app on 127.0.0.1 (a free port) in a thread; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_Quiet)
+    thread = threading.Thread(target=server.serve_forever, name=app.name, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
