@@ -20,6 +20,7 @@ from .conformance import Judgement, judge_exchange
 from .exchange import Exchange
 from .forward import CONTROL_PREFIX, Answer, Forwarder, Upstream
 from .recorder import Recorder, Violation
+from .redaction import printable
 from .tracking import DEFAULT_LIMIT, Tracker
 
 EXIT_CONFORMANT, EXIT_VIOLATIONS, EXIT_UNUSABLE = 0, 1, 2
@@ -46,8 +47,19 @@ class Inspector:
         self.contract = contract
         self.recorder = recorder
         self.tracker = Tracker(contract, track)
+        self.internal_errors = 0
 
     def __call__(self, exchange: Exchange) -> Sequence[Violation]:
+        """Judge one exchange; a fault of the proxy's own never stops the traffic (it is counted and shown)."""
+        try:
+            return self._judge(exchange)
+        except Exception as error:  # noqa: BLE001 - forwarding must go on whatever a check does
+            self.internal_errors += 1
+            print(f"contracts proxy: internal error judging {printable(exchange.label)}: "
+                  f"{error.__class__.__name__}: {printable(str(error))[:300]}", file=sys.stderr, flush=True)
+            return []
+
+    def _judge(self, exchange: Exchange) -> Sequence[Violation]:
         found = self.contract.match(exchange.method, exchange.path)
         if found is None or UNCHECKED_TAGS & set(found[0].raw.get("tags", [])):
             self.recorder.count_unmatched()
@@ -66,7 +78,8 @@ class Inspector:
 
     def report(self) -> dict[str, Any]:
         return self.recorder.as_dict({"tracked": {"requests": len(self.tracker.requests),
-                                                  "limit": self.tracker.limit}})
+                                                  "limit": self.tracker.limit},
+                                      "internalErrors": self.internal_errors})
 
     @staticmethod
     def replacement(exchange: Exchange, violations: Sequence[Violation]) -> Answer:
@@ -106,6 +119,12 @@ def run(options: ProxyOptions) -> int:
     except ValueError as error:
         print(f"contracts proxy: {error}", file=sys.stderr)
         return EXIT_UNUSABLE
+    try:
+        load_contract(options.spec)  # a contract that cannot be read stops the proxy; it never passes all
+    except Exception as error:  # noqa: BLE001 - any reason the spec cannot be loaded is the user's to fix
+        print(f"contracts proxy: cannot load the contract {options.spec or ''}: {error.__class__.__name__}: "
+              f"{printable(str(error))[:300]}", file=sys.stderr)
+        return EXIT_UNUSABLE
     for path in (options.report, options.junit_xml):
         try:
             if path:
@@ -134,7 +153,7 @@ def finish(inspector: Inspector, options: ProxyOptions) -> int:
     recorder = inspector.recorder
     extra = inspector.report()
     if options.report:
-        recorder.write_json(options.report, {"tracked": extra["tracked"]})
+        recorder.write_json(options.report, {"tracked": extra["tracked"], "internalErrors": extra["internalErrors"]})
     if options.junit_xml:
         recorder.write_junit(options.junit_xml)
     broken = [f"{r['rule']} ({r['violations']})" for r in extra["rules"] if r["violations"]]

@@ -1,0 +1,209 @@
+"""The latency `contracts proxy` adds, and its memory on a long run, beside going direct and Prism's proxy.
+
+Figures, all on 127.0.0.1 against a served mock (`mockserver serve`, a SQLite file):
+1. latency: one client, one request at a time, the same calls direct, through `contracts proxy` and
+   (when installed, see bench_mock.py) through `prism proxy`, interleaved so drift hits all alike:
+   p50 and p99 of a list read and of a create, and what the proxy adds to each (goal: < 2 ms at p50);
+2. memory: the proxy's RSS after 100,000 proxied creates (wrk -t2 -c16 when on PATH, else Python
+   threads), each a new request the lifecycle tracker follows, beside its RSS at start; then it is
+   stopped with SIGTERM and its report says how many exchanges it judged and what it found.
+
+    .venv/bin/python bench/bench_proxy.py [--calls 1000] [--requests 100000] [--no-prism]
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "tests")]
+
+from bench_mock import CONNECTIONS, PRISM, THREADS, ensure_prism, python_load  # noqa: E402
+from mock_support import BASE, auth, body_for, free_port, start_served, stop_served  # noqa: E402
+
+TYPE = "GOODWILL-POINTS"
+CONTRACTS = Path(sys.executable).with_name("contracts")
+
+
+class Target:
+    """One base URL, called by a plain http.client connection (reopened when the server closes it)."""
+
+    def __init__(self, name: str, port: int):
+        self.name, self.port = name, port
+        self.conn: http.client.HTTPConnection | None = None
+        self.latencies: dict[str, list[float]] = {}
+
+    def call(self, label: str, method: str, path: str, headers: dict[str, str], body: bytes | None) -> None:
+        if self.conn is None:
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        started = time.perf_counter()
+        self.conn.request(method, path, body=body, headers=headers)
+        answer = self.conn.getresponse()
+        answer.read()
+        elapsed = time.perf_counter() - started
+        if answer.status != 200:
+            raise RuntimeError(f"{self.name} {method} {path}: HTTP {answer.status}")
+        if answer.will_close:
+            self.conn.close()
+            self.conn = None
+        self.latencies.setdefault(label, []).append(elapsed * 1000)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def wait_port(port: int, process: subprocess.Popen, log: Path, timeout_s: float = 90) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"exited {process.returncode}: {log.read_text()[-800:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}: {log.read_text()[-800:]}")
+
+
+def rss_mib(pid: int) -> tuple[float, float]:
+    """(current, peak) resident memory of one process."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    get = lambda key: int(re.search(rf"{key}:\s+(\d+)", status).group(1)) / 1024  # noqa: E731
+    return get("VmRSS"), get("VmHWM")
+
+
+def wrk_count(port: int, path: str, headers: dict[str, str], body: str, total: int) -> float:
+    """Send `total` requests with wrk (each thread stops after its share); returns seconds taken."""
+    share = total // THREADS
+    lua = "\n".join([f"wrk.method = 'POST'", f"wrk.path = [==[{path}]==]", f"wrk.body = [==[{body}]==]",
+                     *[f"wrk.headers[ [==[{k}]==] ] = [==[{v}]==]" for k, v in headers.items()],
+                     "local seen = 0",
+                     f"function response(status, headers, body) seen = seen + 1 "
+                     f"if seen >= {share} then wrk.thread:stop() end end"]) + "\n"
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(lua)
+    started = time.perf_counter()
+    try:
+        subprocess.run(["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", "-d600s", "-s", script.name,
+                        f"http://127.0.0.1:{port}"], capture_output=True, text=True, timeout=900)
+    finally:
+        os.unlink(script.name)
+    return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=1000, help="sequential calls per target and kind")
+    parser.add_argument("--requests", type=int, default=100_000, help="proxied creates before the memory figure")
+    parser.add_argument("--no-prism", action="store_true")
+    args = parser.parse_args(argv)
+    maker = {**auth("maker"), "Content-Type": "application/json"}
+    body = json.dumps(body_for(TYPE))
+    calls = [("list", "GET", f"{BASE}/requests?limit=5", auth("checker"), None),
+             ("create", "POST", f"{BASE}/{TYPE}", maker, body.encode())]
+
+    with tempfile.TemporaryDirectory(prefix="bench-proxy-") as tmp:
+        workdir = Path(tmp)
+        served = start_served(workdir, db="state.db")
+        processes: list[subprocess.Popen] = []
+        try:
+            proxy_port, proxy_log = free_port(), workdir / "proxy.log"
+            proxy = subprocess.Popen([str(CONTRACTS), "proxy", "--upstream", served.base_url, "--port", str(proxy_port),
+                                      "--report", str(workdir / "proxy.json")],
+                                     stdout=proxy_log.open("wb"), stderr=subprocess.STDOUT)
+            processes.append(proxy)
+            wait_port(proxy_port, proxy, proxy_log)
+            targets = [Target("direct", served.port), Target("contracts proxy", proxy_port)]
+            prism_why = "skipped (--no-prism)" if args.no_prism else ensure_prism()
+            if prism_why is None:
+                prism_port, prism_log = free_port(), workdir / "prism.log"
+                prism = subprocess.Popen([str(PRISM), "proxy", "-v", "error", "-h", "127.0.0.1", "-p", str(prism_port),
+                                          str(ROOT / "openapi.yaml"), served.base_url],
+                                         stdout=prism_log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+                processes.append(prism)
+                wait_port(prism_port, prism, prism_log)
+                targets.append(Target("prism proxy", prism_port))
+            for warm in range(50):
+                for target in targets:
+                    for label, method, path, headers, payload in calls:
+                        target.call("warm-up", method, path, headers, payload)
+            for _ in range(args.calls):  # interleaved: each round calls every target once
+                for label, method, path, headers, payload in calls:
+                    for target in targets:
+                        target.call(label, method, path, headers, payload)
+            start_rss = rss_mib(proxy.pid)[0]
+
+            print(f"bench_proxy: {args.calls} sequential calls per target and kind, interleaved; mock: mockserver "
+                  f"serve (default workers){'' if prism_why is None else f'; prism {prism_why}'}")
+            print(f"  {'':<18}" + "".join(f"{f'{label} p50':>12}{f'{label} p99':>12}" for label, *_ in calls))
+            direct = targets[0]
+            for target in targets:
+                print(f"  {target.name:<18}" + "".join(
+                    f"{percentile(target.latencies[label], 0.5):>10.2f}ms{percentile(target.latencies[label], 0.99):>10.2f}ms"
+                    for label, *_ in calls))
+            for target in targets[1:]:
+                added = {label: (percentile(target.latencies[label], 0.5) - percentile(direct.latencies[label], 0.5),
+                                 percentile(target.latencies[label], 0.99) - percentile(direct.latencies[label], 0.99))
+                         for label, *_ in calls}
+                print(f"  {'added by ' + target.name.split()[0]:<18}" + "".join(
+                    f"{added[label][0]:>+10.2f}ms{added[label][1]:>+10.2f}ms" for label, *_ in calls))
+                if target.name == "contracts proxy":
+                    worst = max(a[0] for a in added.values())
+                    print(f"  goal: contracts proxy adds < 2 ms at p50: {worst:+.2f} ms -> "
+                          f"{'met' if worst < 2 else 'MISSED'}")
+
+            generator = "wrk -t2 -c16" if shutil.which("wrk") else "python threads x16"
+            if shutil.which("wrk"):
+                seconds = wrk_count(proxy_port, f"{BASE}/{TYPE}", maker, body, args.requests)
+            else:
+                started = time.perf_counter()
+                while json.loads(_report_now(proxy_port))["exchanges"] < args.requests:
+                    python_load(f"http://127.0.0.1:{proxy_port}", "POST", f"{BASE}/{TYPE}", maker, body, 5.0)
+                seconds = time.perf_counter() - started
+            live = json.loads(_report_now(proxy_port))
+            rss, peak = rss_mib(proxy.pid)
+            proxy.send_signal(signal.SIGTERM)
+            code = proxy.wait(timeout=60)
+            report = json.loads((workdir / "proxy.json").read_text())
+            print(f"  memory ({generator}): RSS {start_rss:.1f} MiB after the latency runs; {rss:.1f} MiB (peak "
+                  f"{peak:.1f}) after {live['exchanges']:,} exchanges in {seconds:.0f} s "
+                  f"({live['exchanges'] / seconds:,.0f}/s), tracking {live['tracked']['requests']:,} requests "
+                  f"(limit {live['tracked']['limit']:,})")
+            print(f"  stopped by SIGTERM: exit {code}; report: {report['exchanges']:,} exchanges, "
+                  f"{report['violationCount']} violation(s)")
+        finally:
+            for process in processes:
+                if process.poll() is None:
+                    process.terminate()
+                    try:
+                        process.wait(timeout=15)
+                    except subprocess.TimeoutExpired:
+                        process.kill()
+            stop_served(served)
+    return 0
+
+
+def _report_now(port: int) -> str:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", "/__proxy/violations")
+    text = conn.getresponse().read().decode()
+    conn.close()
+    return text
+
+
+if __name__ == "__main__":
+    sys.exit(main())
