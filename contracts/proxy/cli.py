@@ -1,5 +1,6 @@
 """The `proxy` subcommand: `contracts proxy --upstream URL [--host H] [--port P] [--report PATH]
-[--junit-xml PATH] [--errors] [--track N]`; `add_parser` registers it in `contracts/cli.py`."""
+[--junit-xml PATH] [--errors] [--track N] [--spec PATH]`; `add_parser` registers it in `contracts/cli.py`
+(which adds `--spec` to every command and selects that contract before `_run`)."""
 from __future__ import annotations
 
 import argparse
@@ -25,7 +26,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help="replace an answer that breaks the contract by a 502 naming the violation")
     parser.add_argument("--track", type=int, default=DEFAULT_LIMIT, metavar="N",
                         help="requests followed across calls, most recently seen first (default: %(default)s)")
-    parser.add_argument("--spec", metavar="PATH", help="openapi.yaml to check against (default: the packaged one)")
     parser.set_defaults(handler=_run)
     return parser
 
@@ -35,4 +35,4 @@ def _run(args: argparse.Namespace) -> int:
         print("contracts proxy: --track must be 1 or more and --port 0 to 65535", file=sys.stderr)
         return EXIT_UNUSABLE
     return run(ProxyOptions(upstream=args.upstream, host=args.host, port=args.port, report=args.report,
-                            junit_xml=args.junit_xml, errors=args.errors, track=args.track, spec=args.spec))
+                            junit_xml=args.junit_xml, errors=args.errors, track=args.track))
