@@ -8,7 +8,7 @@ import sys
 from capillary_contract.loader import select_spec
 
 from .fixtures import command as fixtures_command
-from .proxy import cli as proxy_command
+from .proxy import command as proxy_command
 from .run import command as run_command
 from .run.runner import EXIT_UNUSABLE
 

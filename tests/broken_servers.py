@@ -3,9 +3,12 @@
 `workflow_app(None)` follows the contract (the proxy must find nothing); each fault breaks one
 promise: `renamed_state` answers a pending request as "PENDING", `second_approval` lets a
 decided request be decided again, `cross_org_read` shows a request to any organisation,
-`wrong_message` answers the maker's own decision with code 2001 and a made-up message.
-Documents are built with the contract package's own lifecycle (`apply`), codes and messages
-come from the contract; only the fault is written here.
+`wrong_message` answers the maker's own decision with code 2001 and a made-up message,
+`accepts_invalid` creates a request from a body its type's schema refuses, `wrong_code` refuses
+such a body with a code the spec ties to something else (2009, an unsupported type).
+Documents are built with the contract package's own lifecycle (`apply`), requests are checked
+with its request-check order (`RequestChecks`), codes and messages come from the contract; only
+the fault is written here.
 """
 from __future__ import annotations
 
@@ -21,9 +24,12 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from capillary_contract import lifecycle
 from capillary_contract.loader import load_contract
+from capillary_contract.requests import RequestChecks
 
 CONTRACT = load_contract()
-FAULTS = ("renamed_state", "second_approval", "cross_org_read", "wrong_message")
+CHECKS = RequestChecks(CONTRACT, credentials=None)
+UNSUPPORTED_TYPE = 2009
+FAULTS = ("renamed_state", "second_approval", "cross_org_read", "wrong_message", "accepts_invalid", "wrong_code")
 # user name -> (user id, organisation, may make, may check); the mock's default users
 USERS = {"maker": (232134, "51250", True, False), "checker": (233253, "51250", False, True),
          "outsider": (250001, "51251", True, True)}
@@ -67,11 +73,18 @@ def workflow_app(fault: str | None) -> Flask:
         name, (user_id, org, may_make, _) = who
         if not may_make:
             return _error(403, 2001)
+        op, path_params = CONTRACT.match("POST", request.path)
+        problems = CHECKS.problems_as_sent(op, headers=request.headers, path_params=path_params,
+                                           query=request.args.to_dict(flat=False), content_type=request.content_type,
+                                           raw_body=request.get_data())
+        if problems and fault != "accepts_invalid":
+            code = UNSUPPORTED_TYPE if fault == "wrong_code" else problems[0].code or 2008
+            return _error(400, code)
         body = request.get_json()
         request_id = str(uuid.uuid1())
         start = {"requestId": request_id, "userId": user_id, "userName": f"{name}@example.com",
                  "requestType": CONTRACT.request_types[url_type]["responseName"], "startTime": _now(),
-                 "details": {"IntouchAPITask-Payload": body["payload"]["IntouchAPITask-Payload"]}}
+                 "details": {"IntouchAPITask-Payload": (body.get("payload") or {}).get("IntouchAPITask-Payload")}}
         step = lifecycle.transition(lifecycle.NEW, lifecycle.CREATE)
         documents[request_id] = lifecycle.apply(start, step, lifecycle.StepInputs(), _now())
         orgs[request_id] = org

@@ -21,11 +21,17 @@ EXPECTED = {
     "second_approval": "decided_once",
     "cross_org_read": "org_isolation",
     "wrong_message": "error_catalogue",
+    "accepts_invalid": "invalid_request_refused",
+    "wrong_code": "documented_error_code",
 }
 
 
 def traffic(client: Client) -> None:
-    """Create, read, approve, approve again, the maker deciding their own, an outsider's read."""
+    """Create (and a body the schema refuses), read, approve, approve again, the maker deciding their own,
+    an outsider's read."""
+    invalid = body_for("GOODWILL-POINTS")
+    del invalid["payload"]["IntouchAPITask-Payload"]["path"]
+    client.create("GOODWILL-POINTS", invalid)
     created = client.create("GOODWILL-POINTS", body_for("GOODWILL-POINTS"))
     request_id = created.json()["data"]["requestId"]
     client.get(request_id, "checker")

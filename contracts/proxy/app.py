@@ -16,7 +16,9 @@ from typing import Any, Sequence
 
 from capillary_contract.loader import Contract, load_contract
 
-from .conformance import Judgement, judge_exchange
+from capillary_contract.requests import RequestChecks
+
+from .conformance import Judgement, judge_exchange, judge_request
 from .exchange import Exchange
 from .forward import CONTROL_PREFIX, Answer, Forwarder, Upstream
 from .recorder import Recorder, Violation
@@ -47,6 +49,7 @@ class Inspector:
         self.contract = contract
         self.recorder = recorder
         self.tracker = Tracker(contract, track)
+        self.request_checks = RequestChecks(contract, credentials=None)
         self.internal_errors = 0
 
     def __call__(self, exchange: Exchange) -> Sequence[Violation]:
@@ -67,6 +70,7 @@ class Inspector:
         op, path_params = found
         judgement = Judgement()
         answer = judge_exchange(self.contract, op, path_params, exchange, judgement)
+        judge_request(self.request_checks, op, path_params, exchange, answer, judgement)
         self.tracker.observe(exchange, answer, judgement)
         return self.recorder.record(exchange, judgement.checked, judgement.findings)
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from capillary_contract.loader import Contract, Operation
+from requests.structures import CaseInsensitiveDict
 
-from ..checks import catalogue_problems, url_name_for
+from capillary_contract.loader import Contract, Operation
+from capillary_contract.requests import INVALID_ORG, RequestChecks
+
+from ..run.checks import GENERIC_CODE, catalogue_problems, error_entries, url_name_for
 from .exchange import NOT_JSON, Exchange
 from .rules import Finding
 
@@ -62,6 +65,37 @@ def judge_exchange(contract: Contract, op: Operation, path_params: dict[str, str
     _error_catalogue(contract, body, exchange.status, judgement)
     _request_type_casing(contract, path_params, exchange, body, judgement)
     return body
+
+
+def judge_request(checks: RequestChecks, op: Operation, path_params: dict[str, str], exchange: Exchange,
+                  answer: Any, judgement: Judgement) -> None:
+    """A request the contract refuses must be refused, with a code the spec ties to what is wrong.
+
+    The request is judged as it was sent, credentials aside (`RequestChecks.problems_as_sent`, the
+    documented check order): the proxy cannot know whom the credentials prove, so an answer that
+    names the organisation code is taken as the server's earlier, rightful refusal."""
+    if exchange.request_cut:
+        return
+    problems = checks.problems_as_sent(
+        op, headers=CaseInsensitiveDict(exchange.request_headers), path_params=path_params, query=exchange.query,
+        content_type=exchange.request_header("content-type"), raw_body=exchange.request_body or None)
+    if not problems:
+        return
+    judgement.check("invalid_request_refused")
+    wrong = "; ".join(f"{p.field or '/'}: {p.detail}" for p in problems[:SHOWN_PROBLEMS])
+    if exchange.status < 400:
+        judgement.fail("invalid_request_refused", f"{op.operation_id} answered HTTP {exchange.status} to a request "
+                                                  f"the contract refuses ({wrong})")
+        return
+    entries = error_entries(answer) if exchange.status == 400 else None
+    if not entries:
+        return
+    judgement.check("documented_error_code")
+    expected = {p.code or GENERIC_CODE for p in problems}
+    got = {e.get("code") for e in entries}
+    if not got & (expected | {INVALID_ORG}):
+        judgement.fail("documented_error_code", f"{op.operation_id} refused with codes {sorted(got, key=str)}; "
+                                                f"what is wrong ({wrong}) maps to {sorted(expected)} in openapi.yaml")
 
 
 def _error_catalogue(contract: Contract, body: Any, status: int, judgement: Judgement) -> None:

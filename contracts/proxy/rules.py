@@ -12,6 +12,8 @@ EXCHANGE_RULES = {
     "response_schema": "every answer is JSON that fits the schema documented for its status (the envelope included)",
     "error_catalogue": "every error carries a documented code with that code's exact message",
     "request_type_casing": "a v2 answer names the request type in lower-kebab, the type the URL named",
+    "invalid_request_refused": "a request the contract refuses (parameters, body, organisation header) is not answered 2xx",
+    "documented_error_code": "a 400 names a code openapi.yaml ties to what is wrong with the request",
 }
 LIFECYCLE_RULES = {
     "allowed_transition": "every state change a request shows is one the lifecycle table allows",

@@ -24,14 +24,14 @@ from typing import Any
 import jwt
 
 from capillary_contract import lifecycle
+from capillary_contract.http import ORG_HEADER, TOKEN_HEADER
 from capillary_contract.loader import Contract
 
-from ..checks import details_on_create, details_on_decision
+from ..run.checks import details_on_create, details_on_decision
 from .conformance import Judgement
 from .exchange import NOT_JSON, Exchange
 
 DEFAULT_LIMIT = 10_000
-ORG_SCHEME = "orgIdHeader"  # the security scheme in openapi.yaml that names the organisation header
 
 
 def allowed_changes() -> dict[str, set[str]]:
@@ -81,21 +81,16 @@ class Tracker:
         self.contract = contract
         self.limit = limit
         self.requests: OrderedDict[str, Tracked] = OrderedDict()
-        schemes = contract.components.get("securitySchemes", {})
-        self.org_header = schemes.get(ORG_SCHEME, {}).get("name")
-        self.token_headers = [s["name"] for key, s in schemes.items()
-                              if key != ORG_SCHEME and s.get("type") == "apiKey" and s.get("in") == "header"]
 
     # -- who and where --------------------------------------------------------------------
     def caller(self, exchange: Exchange) -> str | None:
         """A key for the caller: the Basic user name or the token's subject (kept in memory only)."""
-        for name in self.token_headers:
-            token = exchange.request_header(name)
-            if token:
-                try:
-                    return "token:" + str(jwt.decode(token, options={"verify_signature": False}).get("sub"))
-                except jwt.PyJWTError:
-                    return "token#" + hashlib.blake2b(token.encode(), digest_size=12).hexdigest()
+        token = exchange.request_header(TOKEN_HEADER)
+        if token:
+            try:
+                return "token:" + str(jwt.decode(token, options={"verify_signature": False}).get("sub"))
+            except jwt.PyJWTError:
+                return "token#" + hashlib.blake2b(token.encode(), digest_size=12).hexdigest()
         scheme, _, credential = (exchange.request_header("authorization") or "").partition(" ")
         if scheme.lower() == "basic":
             try:
@@ -104,8 +99,9 @@ class Tracker:
                 return None
         return None
 
-    def org(self, exchange: Exchange) -> str | None:
-        return exchange.request_header(self.org_header) if self.org_header else None
+    @staticmethod
+    def org(exchange: Exchange) -> str | None:
+        return exchange.request_header(ORG_HEADER)
 
     # -- entry point ------------------------------------------------------------------------
     def observe(self, exchange: Exchange, answer: Any, judgement: Judgement) -> None:
