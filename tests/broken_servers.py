@@ -5,7 +5,8 @@ promise: `renamed_state` answers a pending request as "PENDING", `second_approva
 decided request be decided again, `cross_org_read` shows a request to any organisation,
 `wrong_message` answers the maker's own decision with code 2001 and a made-up message,
 `accepts_invalid` creates a request from a body its type's schema refuses, `wrong_code` refuses
-such a body with a code the spec ties to something else (2009, an unsupported type).
+such a body with a code the spec ties to something else (2009, an unsupported type),
+`legacy_second_approval` approves an approved v1.1 request again.
 Documents are built with the contract package's own lifecycle (`apply`), requests are checked
 with its request-check order (`RequestChecks`), codes and messages come from the contract; only
 the fault is written here.
@@ -29,7 +30,8 @@ from capillary_contract.requests import RequestChecks
 CONTRACT = load_contract()
 CHECKS = RequestChecks(CONTRACT, credentials=None)
 UNSUPPORTED_TYPE = 2009
-FAULTS = ("renamed_state", "second_approval", "cross_org_read", "wrong_message", "accepts_invalid", "wrong_code")
+FAULTS = ("renamed_state", "second_approval", "cross_org_read", "wrong_message", "accepts_invalid", "wrong_code",
+          "legacy_second_approval")
 # user name -> (user id, organisation, may make, may check); the mock's default users
 USERS = {"maker": (232134, "51250", True, False), "checker": (233253, "51250", False, True),
          "outsider": (250001, "51251", True, True)}
@@ -125,6 +127,38 @@ def workflow_app(fault: str | None) -> Flask:
         if document is None or (fault != "cross_org_read" and orgs[request_id] != who[1][1]):
             return _error(404, 2007)
         return jsonify({"data": shown(document)})
+
+    legacy: dict[str, dict[str, Any]] = {}
+
+    def batch(items: list[dict[str, Any]]):
+        return jsonify({"response": {"status": {"success": "true", "code": 200, "message": "Success"},
+                                     "requests": {"request": items}}})
+
+    @app.post("/v1.1/request/add")
+    def legacy_add():
+        out = []
+        for item in request.get_json()["root"]["request"]:
+            record = {"id": str(len(legacy) + 1), "type": item["type"], "base_type": item["base_type"],
+                      "status": "PENDING", "customer": {"mobile": item.get("mobile", "")}, "adder": caller()[0]}
+            legacy[record["id"]] = record
+            out.append({**{k: v for k, v in record.items() if k != "adder"},
+                        "item_status": {"success": "true", "code": 9000, "message": "Request added successfully"}})
+        return batch(out)
+
+    @app.post("/v1.1/request/approve")
+    def legacy_approve():
+        out = []
+        for item in request.get_json()["root"]["request"]:
+            record = legacy[item["id"]]
+            fails = (9056 if record["adder"] == caller()[0] else
+                     9052 if record["status"] != "PENDING" and fault != "legacy_second_approval" else None)
+            status = ({"success": "false", "code": fails, "message": CONTRACT.legacy_item_errors[fails]} if fails else
+                      {"success": "true", "code": 9000, "message": "Request updated successfully"})
+            if not fails:
+                record["status"] = "APPROVED"
+            out.append({"id": record["id"], "type": record["type"], "base_type": record["base_type"],
+                        "status": record["status"], "item_status": status})
+        return batch(out)
 
     return app
 

@@ -13,7 +13,7 @@ import requests
 from broken_servers import FAULTS, workflow_app, serve_app
 from contracts.proxy.app import ProxyOptions
 from contracts.proxy.testing import serve_in_thread
-from mock_support import Client, body_for
+from mock_support import Client, auth, body_for
 
 # fault -> the rule it must be reported under
 EXPECTED = {
@@ -23,6 +23,7 @@ EXPECTED = {
     "wrong_message": "error_catalogue",
     "accepts_invalid": "invalid_request_refused",
     "wrong_code": "documented_error_code",
+    "legacy_second_approval": "decided_once",
 }
 
 
@@ -40,6 +41,17 @@ def traffic(client: Client) -> None:
     client.decide("GOODWILL-POINTS", request_id, "approved")
     client.decide("GOODWILL-POINTS", request_id, "approved")
     client.get(request_id, "outsider", org="51251")
+    added = legacy(client, "add", [{"type": "GOODWILL", "base_type": "POINTS", "mobile": "1", "points": "5"}], "maker")
+    decision = [{"id": added["id"], "type": "GOODWILL", "base_type": "POINTS"}]
+    legacy(client, "approve", decision, "maker")
+    legacy(client, "approve", decision, "checker")
+    legacy(client, "approve", decision, "checker")
+
+
+def legacy(client: Client, verb: str, items: list[dict], user: str) -> dict:
+    answer = client.session.post(f"{client.base_url}/v1.1/request/{verb}", params={"format": "json"},
+                                 json={"root": {"request": items}}, headers=auth(user, org=None), timeout=30)
+    return answer.json()["response"]["requests"]["request"][0]
 
 
 def run_through_proxy(fault: str | None, tmp_path, capsys) -> tuple[int, dict, str]:

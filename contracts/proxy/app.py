@@ -20,6 +20,7 @@ from capillary_contract.requests import RequestChecks
 
 from .conformance import Judgement, judge_exchange, judge_request
 from .exchange import Exchange
+from .legacy import LegacyTracker
 from .forward import CONTROL_PREFIX, Answer, Forwarder, Upstream
 from .recorder import Recorder, Violation
 from .redaction import printable
@@ -49,6 +50,7 @@ class Inspector:
         self.contract = contract
         self.recorder = recorder
         self.tracker = Tracker(contract, track)
+        self.legacy = LegacyTracker(track)
         self.request_checks = RequestChecks(contract, credentials=None)
         self.internal_errors = 0
 
@@ -72,6 +74,7 @@ class Inspector:
         answer = judge_exchange(self.contract, op, path_params, exchange, judgement)
         judge_request(self.request_checks, op, path_params, exchange, answer, judgement)
         self.tracker.observe(exchange, answer, judgement)
+        self.legacy.observe(op.operation_id, exchange, answer, self.tracker.caller(exchange), judgement)
         return self.recorder.record(exchange, judgement.checked, judgement.findings)
 
     def control(self, exchange: Exchange) -> Answer:
@@ -82,6 +85,7 @@ class Inspector:
 
     def report(self) -> dict[str, Any]:
         return self.recorder.as_dict({"tracked": {"requests": len(self.tracker.requests),
+                                                  "v1.1 requests": len(self.legacy.requests),
                                                   "limit": self.tracker.limit},
                                       "internalErrors": self.internal_errors})
 

@@ -100,13 +100,14 @@ def judge_request(checks: RequestChecks, op: Operation, path_params: dict[str, s
 
 def _error_catalogue(contract: Contract, body: Any, status: int, judgement: Judgement) -> None:
     problems = catalogue_problems(contract, body) + _legacy_item_problems(contract, body)
-    if status >= 400 or problems or _legacy_items(body):
+    if status >= 400 or problems or legacy_items(body):
         judgement.check("error_catalogue")
     for problem in problems:
         judgement.fail("error_catalogue", problem)
 
 
-def _legacy_items(body: Any) -> list[dict[str, Any]]:
+def legacy_items(body: Any) -> list[dict[str, Any]]:
+    """The items of a v1.1 answer (`response.requests.request`), or []."""
     answer = body.get("response") if isinstance(body, dict) else None
     requests = answer.get("requests") if isinstance(answer, dict) else None
     items = requests.get("request") if isinstance(requests, dict) else None
@@ -116,7 +117,7 @@ def _legacy_items(body: Any) -> list[dict[str, Any]]:
 def _legacy_item_problems(contract: Contract, body: Any) -> list[str]:
     """A failed v1.1 item carries a documented item code with its exact message."""
     problems = []
-    for item in _legacy_items(body):
+    for item in legacy_items(body):
         status = item.get("item_status")
         if not isinstance(status, dict) or status.get("success") != "false":
             continue

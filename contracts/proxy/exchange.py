@@ -27,6 +27,11 @@ class Exchange:
     response_body: bytes = b""
     response_cut: bool = False
     number: int = 0                      # the n-th exchange the proxy saw (1-based)
+    _request_json: Any = field(default=None, repr=False, compare=False)
+    _response_json: Any = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._request_json = self._response_json = _UNREAD
 
     # -- request ---------------------------------------------------------------------
     @property
@@ -41,16 +46,20 @@ class Exchange:
         return _header(self.request_headers, name)
 
     def request_json(self) -> Any:
-        """The body as JSON; NOT_JSON when it is empty, cut or not JSON."""
-        return NOT_JSON if self.request_cut else _json(self.request_body)
+        """The body as JSON; NOT_JSON when it is empty, cut or not JSON (parsed once)."""
+        if self._request_json is _UNREAD:
+            self._request_json = NOT_JSON if self.request_cut else _json(self.request_body)
+        return self._request_json
 
     # -- response --------------------------------------------------------------------
     def response_header(self, name: str) -> str | None:
         return _header(self.response_headers, name)
 
     def response_json(self) -> Any:
-        """The answer as JSON; NOT_JSON when it is empty, cut or not JSON."""
-        return NOT_JSON if self.response_cut else _json(self.response_body)
+        """The answer as JSON; NOT_JSON when it is empty, cut or not JSON (parsed once)."""
+        if self._response_json is _UNREAD:
+            self._response_json = NOT_JSON if self.response_cut else _json(self.response_body)
+        return self._response_json
 
     @property
     def label(self) -> str:
@@ -67,6 +76,7 @@ def _header(headers: list[tuple[str, str]], name: str) -> str | None:
 
 
 NOT_JSON = object()
+_UNREAD = object()
 
 
 def _json(raw: bytes) -> Any:
