@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import os
+import posixpath
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from flask import Blueprint, Response, g
 
+from .errors import ApiError
 from .preload import load_configured
 from .state import mock_state
 from .store import StoredEvent
@@ -44,17 +47,34 @@ def event_view(stored: StoredEvent, deliveries: list[dict[str, Any]]) -> dict[st
             "createdAt": stored.created_at, "event": stored.event, "deliveries": deliveries}
 
 
+def _shown(sub: dict[str, Any]) -> dict[str, Any]:
+    """A subscription as the admin API shows it: header names, never their values (tokens, keys)."""
+    return {**sub, "headers": {name: "***" for name in sub["headers"]}}
+
+
 @bp.get("/__admin/subscriptions", endpoint="adminListSubscriptions")
 def list_subscriptions() -> Any:
     with mock_state().store.read() as reader:
-        return {"subscriptions": reader.list_subscriptions()}
+        return {"subscriptions": [_shown(sub) for sub in reader.list_subscriptions()]}
 
 
 @bp.post("/__admin/subscriptions", endpoint="adminAddSubscription")
 def add_subscription() -> Any:
     body = g.checked.body
+    if points_at_admin_api(body["url"]):
+        raise ApiError.of(400, None, "url", "a subscription may not point at a mock's admin API (/__admin/)")
     with mock_state().store.transaction() as tx:
-        return tx.add_subscription(body["url"], body.get("headers", {})), 201
+        return _shown(tx.add_subscription(body["url"], body.get("headers", {}))), 201
+
+
+def points_at_admin_api(url: str) -> bool:
+    """The URL's path, decoded and with dot segments resolved as a server would, is under /__admin.
+
+    Judged by path alone, whatever the host: a name or address that reaches this mock has too many
+    spellings (aliases, 127.0.0.0/8, IPv6, a DNS name) to list, and no receiver lives under /__admin."""
+    path = unquote(urlsplit(url.strip()).path).replace("\\", "/")
+    resolved = posixpath.normpath("/" + path.lstrip("/")).lower()
+    return resolved == "/__admin" or resolved.startswith("/__admin/")
 
 
 @bp.get("/__admin/faults", endpoint="adminListFaults")

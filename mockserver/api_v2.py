@@ -157,7 +157,7 @@ def _approve(state: MockState, stored: StoredRequest, token: str, step: Any, dec
     if force and force.outcome:
         outcome = forced(ctx, force)
     elif state.config.chain_calls:
-        outcome = chained(ctx, state.config.chain_timeout_s)
+        outcome = chained(ctx, state.config.chain_timeout_s, state.config.chain_allow)
     with state.store.transaction() as tx:
         if outcome is None:
             outcome = simulate(ctx, tx)

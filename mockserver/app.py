@@ -6,6 +6,7 @@ journalled (in batches, see journal.py) and, in strict mode, checked against the
 """
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import time
@@ -29,13 +30,19 @@ from .ui import QUIET_HEADER
 from .validation import RequestValidator
 
 log = logging.getLogger("mockserver")
-CORS_HEADERS = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
-    "Access-Control-Allow-Headers": "Authorization, Content-Type, X-CAP-UI-AUTH-TOKEN, X-CAP-API-AUTH-ORG-ID, X-Mock-Outcome",
-    "Access-Control-Max-Age": "600",
-}
-SECRET_HEADERS = ("authorization", "x-cap-ui-auth-token")
+# CORS for Capillary's APIs only: a front end on another origin calls them with its users' credentials,
+# so the origin is reflected (a `*` forbids credentials) and so are the headers a preflight asks for.
+# The admin API gets no CORS at all: a page a developer happens to open must not reset or read the mock.
+CORS_METHODS = "GET, POST, PUT, DELETE, OPTIONS"
+CORS_DEFAULT_HEADERS = "Authorization, Content-Type, X-CAP-UI-AUTH-TOKEN, X-CAP-API-AUTH-ORG-ID, X-Mock-Outcome"
+CORS_MAX_AGE = "600"
+ADMIN_PREFIX = "/__admin/"
+ADMIN_TOKEN_HEADER = "X-Mock-Admin-Token"
+ADMIN_TOKEN_COOKIE = "mockserver_admin_token"
+OPEN_ADMIN_ENDPOINTS = ("adminHealth",)  # probes and start-up waits need no token
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-cap-ui-auth-token",
+                            ADMIN_TOKEN_HEADER.lower()})
+MASK = "***"
 JOURNAL_BODY_LIMIT = 64 * 1024
 
 
@@ -97,9 +104,11 @@ def _family() -> str:
 
 def _check_request() -> None:
     g.started = time.perf_counter()
+    state = mock_state()
+    if request.path.startswith(ADMIN_PREFIX):
+        _guard_admin(state.config)
     if request.method == "OPTIONS":
         return None
-    state = mock_state()
     op = state.contract.operations.get((request.endpoint or "").rpartition(".")[2])
     g.operation = op
     if op is None:
@@ -114,6 +123,36 @@ def _check_request() -> None:
         op, headers=request.headers, path_params=request.view_args or {},
         query=request.args.to_dict(flat=False), content_type=request.content_type, raw_body=raw)
     return None
+
+
+def _guard_admin(config: MockConfig) -> None:
+    """The admin API answers only its own origin (or a client that is no browser) and, with
+    `--admin-token`, only callers that show the token."""
+    origin = request.headers.get("Origin")
+    fetch_site = request.headers.get("Sec-Fetch-Site", "none")
+    if fetch_site not in ("none", "same-origin") or (origin is not None and not _same_origin(origin)):
+        raise ApiError.of(403, None, "Origin", "the admin API does not answer other origins")
+    if config.admin_token is None or (request.endpoint or "").rpartition(".")[2] in OPEN_ADMIN_ENDPOINTS:
+        return
+    bearer = request.headers.get("Authorization", "")
+    shown = [request.headers.get(ADMIN_TOKEN_HEADER), request.cookies.get(ADMIN_TOKEN_COOKIE),
+             bearer[7:] if bearer[:7].lower() == "bearer " else None]
+    expected = config.admin_token.encode("utf-8")
+    if not any(t is not None and hmac.compare_digest(_raw_bytes(t), expected) for t in shown):
+        raise ApiError.of(401, None, ADMIN_TOKEN_HEADER, "the admin API needs the mock's --admin-token")
+
+
+def _raw_bytes(text: str) -> bytes:
+    """A header value's bytes as sent (WSGI hands them over decoded as latin-1)."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:  # a cookie werkzeug decoded as UTF-8
+        return text.encode("utf-8", "surrogateescape")
+
+
+def _same_origin(origin: str) -> bool:
+    """`Origin` names this server (scheme and authority as the browser reached it)."""
+    return origin.rstrip("/").lower() == f"{request.scheme}://{request.host}".lower()
 
 
 def _api_error(error: ApiError) -> Response:
@@ -141,10 +180,26 @@ def _json(body: Any, status: int) -> Response:
                     mimetype="application/json")
 
 
+def _cors(response: Response) -> None:
+    response.vary.add("Origin")
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return
+    response.headers["Access-Control-Allow-Origin"] = origin
+    response.headers["Access-Control-Allow-Credentials"] = "true"
+    if request.method == "OPTIONS":
+        response.vary.add("Access-Control-Request-Headers")
+        response.headers["Access-Control-Allow-Methods"] = CORS_METHODS
+        response.headers["Access-Control-Allow-Headers"] = (
+            request.headers.get("Access-Control-Request-Headers") or CORS_DEFAULT_HEADERS)
+        response.headers["Access-Control-Max-Age"] = CORS_MAX_AGE
+
+
 def _finish_response(response: Response) -> Response:
     state = mock_state()
-    response.headers.update(CORS_HEADERS)
-    if request.method == "OPTIONS":
+    if family_of_path(request.path) != ADMIN:
+        _cors(response)
+    if request.method == "OPTIONS" and response.status_code < 400:
         response.status_code = 204
         response.set_data(b"")
         return response
@@ -176,9 +231,46 @@ def _journal(state: MockState, response: Response) -> None:
         raw = request.get_data(cache=True) if request.content_length else b""
     except HTTPException:  # the body was refused (too large): journal without it
         raw = b""
-    headers = {k: ("***" if k.lower() in SECRET_HEADERS else v) for k, v in request.headers.items()}
+    headers = {k: (MASK if k.lower() in SECRET_HEADERS else v) for k, v in request.headers.items()}
     entry = {"time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
              "method": request.method, "path": request.path, "query": request.query_string.decode("latin-1"),
-             "headers": headers, "body": raw[:JOURNAL_BODY_LIMIT].decode("utf-8", "replace") if raw else None,
+             "headers": headers, "body": _journal_body(raw) if raw else None,
              "status": response.status_code, "durationMs": round((time.perf_counter() - g.get("started", 0)) * 1000, 3)}
     state.journal.add(entry)
+
+
+def _journal_body(raw: bytes) -> str:
+    """The body as journalled: the wrapped call's own secret headers (`headers.Authorization` of an
+    IntouchAPITask-Payload, at any depth) masked like the request's."""
+    checked = g.get("checked")
+    body = checked.body if checked is not None else None
+    if _has_secret_headers(body):
+        text = json.dumps(_masked(body), ensure_ascii=False)
+    else:
+        text = raw.decode("utf-8", "replace")
+    return text[:JOURNAL_BODY_LIMIT]
+
+
+def _has_secret_headers(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            headers = node.get("headers")
+            if isinstance(headers, dict) and any(str(k).lower() in SECRET_HEADERS for k in headers):
+                return True
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {k: _masked(v) for k, v in value.items()}
+    if isinstance(out.get("headers"), dict):
+        out["headers"] = {k: (MASK if str(k).lower() in SECRET_HEADERS else v) for k, v in out["headers"].items()}
+    return out

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import os
 import sys
@@ -48,7 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--threads", type=int, help="threads per worker (default: 1 with a database file, i.e. "
                        "single-threaded worker processes, the fastest here; 8 with :memory:, which is one process)")
     serve.add_argument("--strict", action="store_true", help="check every answer against openapi.yaml")
-    serve.add_argument("--chain", action="store_true", help="really call the payload's hostname + path on approval")
+    serve.add_argument("--chain", action="store_true", help="really call the payload's hostname + path on approval"
+                       " (only hosts given with --chain-allow)")
+    serve.add_argument("--chain-allow", action="append", default=[], metavar="HOST[:PORT]",
+                       help="a host (any port) or host:port a chained call may reach (repeatable; needed by --chain)")
+    serve.add_argument("--admin-token", default=os.environ.get("MOCKSERVER_ADMIN_TOKEN"),
+                       help="require this token (header X-Mock-Admin-Token, or Authorization: Bearer) on /__admin/*"
+                       " except health; needed when --host is not a loopback address (env MOCKSERVER_ADMIN_TOKEN)")
     serve.add_argument("--fixtures", type=Path, help="preload lifecycle fixtures from this folder")
     serve.add_argument("--examples", action="store_true",
                        help="preload the requests Capillary's documents show, under their documented ids")
@@ -65,6 +72,7 @@ def config_from(args: argparse.Namespace) -> MockConfig:
     headers = dict(args.webhook_header)
     extra: dict[str, Any] = {"jwt_secret": args.jwt_secret} if args.jwt_secret else {}
     return MockConfig(db=args.db, users_file=args.config, strict=args.strict, chain_calls=args.chain,
+                      chain_allow=tuple(args.chain_allow), admin_token=args.admin_token or None,
                       webhooks=tuple(Subscription(u, headers) for u in args.webhook),
                       fixtures_dir=args.fixtures, examples=args.examples,
                       delivery=DeliveryPolicy(timeout_s=args.webhook_timeout, base_delay_s=args.webhook_delay,
@@ -72,8 +80,29 @@ def config_from(args: argparse.Namespace) -> MockConfig:
                       **extra)
 
 
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host.lower() == "localhost"
+
+
+def refusal(args: argparse.Namespace) -> str | None:
+    """Why these serve flags are unsafe to start with, or None."""
+    if not _is_loopback(args.host) and not args.admin_token:
+        return (f"--host {args.host} lets other machines reach the admin API (reset, journal, subscriptions): "
+                "give --admin-token TOKEN (or MOCKSERVER_ADMIN_TOKEN)")
+    if args.chain and not args.chain_allow:
+        return "--chain calls the hosts requests name: list the ones allowed with --chain-allow HOST[:PORT]"
+    return None
+
+
 def serve(args: argparse.Namespace) -> int:
     from .server import run  # gunicorn is imported only to serve
+    why = refusal(args)
+    if why:
+        print(f"mockserver: {why}", file=sys.stderr)
+        return 2
     config = config_from(args)
     workers = args.workers
     if config.in_memory and workers > 1:

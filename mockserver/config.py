@@ -48,6 +48,8 @@ class MockConfig:
     delivery: DeliveryPolicy = DeliveryPolicy()
     dispatch: bool = True
     chain_calls: bool = False
+    chain_allow: tuple[str, ...] = ()  # HOST or HOST:PORT a chained call may reach (`--chain-allow`)
+    admin_token: str | None = None     # `--admin-token`: required by /__admin/* (health aside)
     chain_timeout_s: float = 10.0
     fixtures_dir: Path | None = None
     examples: bool = False  # preload the documents' own requests (see preload.py)

@@ -22,6 +22,7 @@ from capillary_contract.http import TOKEN_HEADER
 CAN_MAKE = "CanMakeRequest"
 CAN_CHECK = "CanCheckRequest"
 DEFAULT_ORG = 51250
+TIME_CLAIMS = ("exp", "iat", "nbf")  # NumericDate claims (RFC 7519 section 2): JSON numbers only
 
 
 @dataclass(frozen=True)
@@ -101,8 +102,11 @@ class Directory:
         user = self.users.get(username)
         if user is None:
             return None
-        digest = hashlib.md5(user.password.encode("utf-8")).hexdigest()
-        if hmac.compare_digest(secret, user.password) or hmac.compare_digest(secret.lower(), digest):
+        # Compared as UTF-8 bytes: `hmac.compare_digest` refuses non-ASCII `str` (a TypeError, once a 500).
+        password = user.password.encode("utf-8")
+        digest = hashlib.md5(password).hexdigest().encode("ascii")
+        sent = secret.encode("utf-8")
+        if hmac.compare_digest(sent, password) or hmac.compare_digest(sent.lower(), digest):
             return user
         return None
 
@@ -121,7 +125,13 @@ class Directory:
             claims = jwt.decode(token, self._secret, algorithms=["HS256"], options={"require": ["exp", "sub"]})
         except jwt.PyJWTError:
             return None
+        if not all(_is_number(claims[name]) for name in TIME_CLAIMS if name in claims):
+            return None  # PyJWT takes "exp": "9999999999" as a number; RFC 7519 says NumericDate
         user = self.users.get(str(claims.get("sub")))
         if user is None or claims.get("uid") != user.user_id:
             return None
         return user
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass
 from email.utils import formatdate
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 import requests
 
@@ -235,23 +236,69 @@ def forced(ctx: CallContext, force: Forced) -> Outcome:
     return default(ctx) if default else v2_failure(ctx, 500, 500)
 
 
-def chained(ctx: CallContext, timeout_s: float) -> Outcome:
-    """Really call hostname + path (angle brackets from the documents stripped)."""
-    base = str(ctx.call["hostname"]).strip("<>").rstrip("/")
+# Headers about this hop or the message's framing: the chained call makes its own (requests sets
+# Host and Content-Length for the body it sends); forwarding them would smuggle the maker's framing.
+HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization",
+                        "te", "trailer", "trailers", "transfer-encoding", "upgrade", "content-length", "host", "expect"})
+CHAIN_ANSWER_LIMIT = 1024 * 1024  # bytes of the chained answer kept; the rest is not read
+
+
+def chain_target(url: str, allow: tuple[str, ...]) -> str | None:
+    """Why `url` may not be called (None: it may): an http(s) URL whose host, or host:port, is listed."""
     try:
-        answer = requests.request(ctx.call["method"], base + ctx.call["path"], params=ctx.call.get("queryParams") or None,
-                                  json=ctx.call.get("body"), headers=ctx.call.get("headers") or {}, timeout=timeout_s)
+        parts = urlsplit(url)
+        host, port = (parts.hostname or "").lower(), parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError as exc:
+        return f"not a URL: {exc}"
+    if parts.scheme not in ("http", "https") or not host:
+        return "not an http(s) URL"
+    for entry in allow:
+        name, sep, number = entry.rpartition(":")
+        if sep and number.isdigit() and (name.startswith("[") or ":" not in name):
+            if name.strip("[]").lower() == host and int(number) == port:
+                return None
+        elif entry.strip("[]").lower() == host:
+            return None
+    return f"{host}:{port} is not in --chain-allow"
+
+
+def _chain_failure(status: int, message: str) -> Outcome:
+    return Outcome(False, {"status": status, "headers": {}, "body": {"errors": [
+        {"status": False, "code": status, "message": message[:300]}]}})
+
+
+def chained(ctx: CallContext, timeout_s: float, allow: tuple[str, ...] = ()) -> Outcome:
+    """Really call hostname + path (angle brackets from the documents stripped), if the host is allowed.
+
+    Every way the call can fail (refused host, bad URL or header, no answer, time-out) is the wrapped
+    call's failure, recorded on the request, never the mock's. Proxies and .netrc from the environment
+    are ignored and redirects not followed, so the call reaches exactly the allowed host."""
+    url = str(ctx.call.get("hostname", "")).strip("<>").rstrip("/") + str(ctx.call.get("path", ""))
+    refused = chain_target(url, allow)
+    if refused:
+        return _chain_failure(502, f"wrapped call refused: {refused}")
+    headers = {str(k): str(v) for k, v in (ctx.call.get("headers") or {}).items() if str(k).lower() not in HOP_BY_HOP}
+    session = requests.Session()
+    session.trust_env = False
+    try:
+        with session.request(str(ctx.call.get("method", "POST")), url, params=ctx.call.get("queryParams") or None,
+                             json=ctx.call.get("body"), headers=headers, timeout=timeout_s, allow_redirects=False,
+                             stream=True) as answer:
+            raw = answer.raw.read(CHAIN_ANSWER_LIMIT, decode_content=True) or b""
+            status, answer_headers = answer.status_code, answer.raw.headers
     except requests.Timeout:
         return Outcome(False, {"status": 504, "headers": {}, "body": None})
-    except requests.RequestException as exc:
-        return Outcome(False, {"status": 502, "headers": {}, "body": {"errors": [
-            {"status": False, "code": 502, "message": f"wrapped call failed: {type(exc).__name__}"}]}})
+    except Exception as exc:  # noqa: BLE001 - any failure of the wrapped call is its outcome, not a 500
+        return _chain_failure(502, f"wrapped call failed: {type(exc).__name__}")
+    finally:
+        session.close()
     try:
-        body = answer.json()
+        body = json.loads(raw)
         body = body if isinstance(body, dict) else {"value": body}
     except ValueError:
-        body = {"text": answer.text[:4096]} if answer.text else None
-    headers: dict[str, list[str]] = {}
-    for key, value in answer.raw.headers.items() if answer.raw is not None else answer.headers.items():
-        headers.setdefault(key, []).append(value)
-    return Outcome(200 <= answer.status_code < 300, {"status": answer.status_code, "headers": headers, "body": body})
+        text = raw.decode("utf-8", "replace")
+        body = {"text": text[:4096]} if text else None
+    headers_out: dict[str, list[str]] = {}
+    for key, value in answer_headers.items():
+        headers_out.setdefault(key, []).append(value)
+    return Outcome(200 <= status < 300, {"status": status, "headers": headers_out, "body": body})

@@ -182,8 +182,10 @@ def test_cors_preflight(client: Client) -> None:
     answer = client.session.options(f"{client.base_url}{BASE}/EARN-BADGE", timeout=30,
                                     headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST"})
     assert answer.status_code == 204
-    assert answer.headers["Access-Control-Allow-Origin"] == "*"
+    assert answer.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+    assert answer.headers["Access-Control-Allow-Credentials"] == "true"
     assert "X-CAP-UI-AUTH-TOKEN" in answer.headers["Access-Control-Allow-Headers"]
+    assert "Origin" in answer.headers["Vary"]
 
 
 def test_nothing_was_stored_by_bad_input(client: Client) -> None:
@@ -191,3 +193,16 @@ def test_nothing_was_stored_by_bad_input(client: Client) -> None:
         _post(client, raw)
     assert client.list().json()["pagination"]["totalElements"] == 0
     assert client.admin("GET", "health").json()["requests"] == 0
+
+
+def test_many_violations_are_capped_with_a_count(client: Client) -> None:
+    body = body_for("EARN-BADGE")
+    body["payload"]["IntouchAPITask-Payload"]["headers"] = {f"X-Bad-{i}": i for i in range(5000)}
+    answer = _post(client, json.dumps(body).encode())
+    assert answer.status_code == 400, answer.text[:500]
+    errors = answer.json()["errors"]
+    assert all(e["message"] == CONTRACT.workflow_errors[e["code"]] for e in errors)
+    assert len(errors) == 101, len(errors)
+    assert "not listed" in errors[-1]["detail"]
+    left_out = int(errors[-1]["detail"].split()[0])
+    assert left_out + 100 >= 5000

@@ -64,6 +64,29 @@ def test_token_for_an_unknown_user_is_refused_by_the_cli() -> None:
     assert done.returncode == 2 and "nobody" in done.stderr
 
 
+@pytest.mark.parametrize("password", ["pässword", "パスワード", "checker\u00e9"])
+def test_non_ascii_basic_password_is_401_not_500(client: Client, password: str) -> None:
+    answer = client.create("EARN-BADGE", body_for("EARN-BADGE"), headers=auth("maker", password=password))
+    assert_error(answer, 401, 2013)
+    listed = client.session.get(f"{client.base_url}{BASE}/requests", headers=auth("checker", password=password))
+    assert_error(listed, 401, 2013)
+
+
+def test_configured_non_ascii_password_works(tmp_path) -> None:
+    users = tmp_path / "users.yaml"
+    users.write_text("users:\n  - {username: jürgen, password: pässword, id: 7001, permissions: [CanMakeRequest]}\n",
+                     encoding="utf-8")
+    with served_mock(tmp_path, "--config", str(users), "--workers", "1") as served:
+        client = served.client()
+        created = client.create("ISSUE-BADGE", body_for("ISSUE-BADGE"), headers=auth("jürgen", password="pässword"))
+        assert created.status_code == 200, created.text
+        digest = hashlib.md5("pässword".encode()).hexdigest()
+        assert client.create("ISSUE-BADGE", body_for("ISSUE-BADGE"),
+                             headers=auth("jürgen", password=digest)).status_code == 200
+        assert_error(client.create("ISSUE-BADGE", body_for("ISSUE-BADGE"),
+                                   headers=auth("jürgen", password="passwort")), 401, 2013)
+
+
 def _claims(**over: object) -> dict[str, object]:
     now = int(time.time())
     return {"sub": "maker", "uid": 232134, "org": 51250, "perms": ["CanMakeRequest"], "iat": now, "exp": now + 600,
@@ -77,8 +100,12 @@ def _claims(**over: object) -> dict[str, object]:
     jwt.encode(_claims(uid=233253), DEFAULT_JWT_SECRET, algorithm="HS256"),
     jwt.encode(_claims(sub="nobody"), DEFAULT_JWT_SECRET, algorithm="HS256"),
     jwt.encode({k: v for k, v in _claims().items() if k != "exp"}, DEFAULT_JWT_SECRET, algorithm="HS256"),
+    jwt.encode(_claims(exp=str(int(time.time()) + 600)), DEFAULT_JWT_SECRET, algorithm="HS256"),
+    jwt.encode(_claims(iat=str(int(time.time()))), DEFAULT_JWT_SECRET, algorithm="HS256"),
+    jwt.encode(_claims(exp=True), DEFAULT_JWT_SECRET, algorithm="HS256"),
     "not.a.jwt",
-], ids=["bad-signature", "expired", "wrong-uid", "unknown-user", "no-expiry", "garbage"])
+], ids=["bad-signature", "expired", "wrong-uid", "unknown-user", "no-expiry", "string-exp", "string-iat",
+        "boolean-exp", "garbage"])
 def test_bad_tokens_are_401(client: Client, forged: str) -> None:
     answer = client.session.post(f"{client.base_url}{BASE}/EARN-BADGE", json=body_for("EARN-BADGE"),
                                  headers=token_headers(forged))

@@ -88,7 +88,7 @@ def wrapped_api() -> Iterator[tuple[str, list[str]]]:
 
 def test_sixteen_checkers_one_winner(tmp_path, wrapped_api) -> None:
     url, calls = wrapped_api
-    with served_mock(tmp_path, "--workers", "3", "--chain") as served:
+    with served_mock(tmp_path, "--workers", "3", "--chain", "--chain-allow", "127.0.0.1") as served:
         client = served.client()
         body = body_for("EARN-BADGE")
         call_of(body)["hostname"] = url
