@@ -12,9 +12,9 @@ from typing import Any
 from capillary_contract.loader import select_spec
 
 from .config import DEFAULT_DB, DeliveryPolicy, MockConfig, Subscription
+from .front import APP_THREADS
 from .identity import Directory
 
-IN_MEMORY_THREADS = 8  # one process serves everything: threads keep a slow request from blocking the rest
 
 
 def _header(text: str) -> tuple[str, str]:
@@ -46,8 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="seconds a receiver has to answer (default %(default)s)")
     serve.add_argument("--config", type=Path, help="users file (YAML/JSON) replacing the default identities")
     serve.add_argument("--workers", type=int, default=2)
-    serve.add_argument("--threads", type=int, help="threads per worker (default: 1 with a database file, i.e. "
-                       "single-threaded worker processes, the fastest here; 8 with :memory:, which is one process)")
+    serve.add_argument("--threads", type=int, default=APP_THREADS,
+                       help="threads per worker that run requests; reading them takes none (default %(default)s)")
     serve.add_argument("--strict", action="store_true", help="check every answer against openapi.yaml")
     serve.add_argument("--chain", action="store_true", help="really call the payload's hostname + path on approval"
                        " (only hosts given with --chain-allow)")
@@ -108,8 +108,7 @@ def serve(args: argparse.Namespace) -> int:
     if config.in_memory and workers > 1:
         print("mockserver: --db :memory: lives in one process; serving with 1 worker", file=sys.stderr)
         workers = 1
-    threads = args.threads or (IN_MEMORY_THREADS if config.in_memory else 1)
-    return run(config, host=args.host, port=args.port, workers=workers, threads=threads)
+    return run(config, host=args.host, port=args.port, workers=workers, threads=args.threads)
 
 
 def token(args: argparse.Namespace) -> int:

@@ -17,6 +17,9 @@ WORKFLOW, LEGACY, ADMIN = "workflow", "legacy", "admin"
 # 60,000 bad values got a 12.9 MB answer; the first hundred say as much to anyone fixing a client.
 MAX_LISTED_PROBLEMS = 100
 INVALID_PAYLOAD = 2008
+# A failure of the service, not of the request: of the documented codes, the one that tells a caller
+# the fault is on the other side ("... Contact the support team.").
+SERVICE_FAULT = 2024
 LEGACY_STATUS = {
     400: "Invalid request",
     401: "Unauthorized",
@@ -73,7 +76,8 @@ def _workflow_body(error: ApiError, contract: Contract) -> dict[str, Any]:
     messages = contract.workflow_errors
     entries = []
     for problem in error.problems or [Problem()]:
-        code = problem.code if problem.code in messages else INVALID_PAYLOAD
+        default = SERVICE_FAULT if error.status >= 500 else INVALID_PAYLOAD
+        code = problem.code if problem.code in messages else default
         entry: dict[str, Any] = {"status": False, "code": code, "message": messages[code]}
         if problem.field:
             entry["field"] = problem.field

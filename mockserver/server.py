@@ -6,16 +6,21 @@ each worker. Decisions a crash left half-done need no start-up work: their claim
 """
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import signal
 from typing import Any, Callable
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers import base
 
+from . import http1
 from .config import MockConfig
+from .front import Front
 from .webhooks import on_ready as start_webhook_dispatcher
 
 log = logging.getLogger("mockserver")
-MAX_HEADER_BYTES = 1024 * 1024  # the same bound as a body
 # Hooks other modules add (e.g. the webhook dispatcher), called with (config, server) when gunicorn is ready.
 ON_READY: list[Callable[[MockConfig, Any], None]] = [start_webhook_dispatcher]
 
@@ -41,19 +46,61 @@ def run(config: MockConfig, host: str, port: int, workers: int, threads: int) ->
             hook(config, server)
         log.info("mock ready on http://%s:%d (state: %s)", host, port, config.db)
 
-    # One thread per worker process ("sync") by default: under wrk -t2 -c16 on 2 cores it served ~20%
-    # more creates than 2 x 8 threads, with half the p99, since no thread waits for the GIL while it
-    # holds the store's write lock. gunicorn switches to "gthread" by itself when threads > 1.
-    # A sync worker is busy for the whole of a request, so the time-out covers the longest documented
-    # one (a 60 s `waitFor` plus a 30 s fault latency) rather than killing it.
+    # The worker class is the mock's own front (front.py): an asyncio loop reads each request within
+    # bounds and a pool of `threads` runs the app, so no client can hold a process (see http1.py).
+    # Its loop never runs app code, so it beats gunicorn's heartbeat however long a request takes.
     options = {
-        "bind": f"{host}:{port}", "workers": workers, "threads": threads, "worker_class": "sync",
-        "preload_app": config.in_memory, "when_ready": when_ready, "accesslog": None,
-        "errorlog": "-", "loglevel": "warning", "graceful_timeout": 5, "timeout": 120, "keepalive": 5,
-        # Generous limits in gunicorn's parser: a long URL or header would be refused there with an HTML
-        # 414/431 page; the app's own checks answer it in the contract's envelope instead. (0 means no
-        # limit for the request line, but the 8 KiB default for header fields.)
-        "limit_request_line": 0, "limit_request_field_size": MAX_HEADER_BYTES, "limit_request_fields": 1000,
+        "bind": f"{host}:{port}", "workers": workers, "threads": threads,
+        "worker_class": "mockserver.server.FrontWorker", "preload_app": config.in_memory,
+        "when_ready": when_ready, "accesslog": None, "errorlog": "-", "loglevel": "warning",
+        "graceful_timeout": 5, "timeout": 30,
     }
     MockApplication(config, options).run()
     return 0
+
+
+class FrontWorker(base.Worker):
+    """gunicorn worker class running a `Front` (`worker_class="mockserver.server.FrontWorker"`)."""
+
+    def init_process(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self.loop)
+        super().init_process()
+
+    def init_signals(self) -> None:
+        for sig in self.SIGNALS:
+            signal.signal(sig, signal.SIG_DFL)
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+            self.loop.add_signal_handler(sig, self._stop_signal)
+        self.loop.add_signal_handler(signal.SIGUSR1, self.log.reopen_files)
+
+    def _stop_signal(self) -> None:
+        self.alive = False
+
+    def run(self) -> None:
+        try:
+            self.loop.run_until_complete(self._serve())
+        finally:
+            self.loop.close()
+
+    async def _serve(self) -> None:
+        state = self.wsgi.extensions["mockserver"]
+        front = Front(self.wsgi, state.config.max_body_bytes, max(self.cfg.threads, 1))
+        servers = [await asyncio.start_server(front.serve_connection, sock=listener.sock, limit=http1.READ_SIZE)
+                   for listener in self.sockets]
+        while self.alive:
+            self.notify()
+            if self.ppid != os.getppid():
+                log.info("the arbiter is gone; worker %d stops", os.getpid())
+                break
+            await asyncio.sleep(0.5)
+        for server in servers:
+            server.close()
+        await front.stop(self.cfg.graceful_timeout)
+        # Every connection's task ends here, inside the loop: one left pending when the loop closes is
+        # torn down by the garbage collector during interpreter exit (it crashed CPython 3.11 there).
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        _, pending = await asyncio.wait(tasks, timeout=1.0) if tasks else (set(), set())
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
