@@ -11,6 +11,11 @@ import socket
 
 ORG_HEADER = "X-CAP-API-AUTH-ORG-ID"     # the organisation a v2 call acts in
 TOKEN_HEADER = "X-CAP-UI-AUTH-TOKEN"     # an Intouch user JWT, the alternative to Basic auth
+# Headers that frame an HTTP message or concern one hop (RFC 9110 section 7.6.1, RFC 9112): a client
+# never makes them up and a forwarder never passes them on (lower-case names).
+TRANSPORT_HEADERS = frozenset({"content-length", "transfer-encoding", "host", "connection", "keep-alive", "te",
+                               "trailer", "upgrade", "expect", "proxy-connection", "proxy-authenticate",
+                               "proxy-authorization"})
 
 
 def basic_authorization(username: str, password: str) -> str:

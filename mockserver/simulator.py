@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from capillary_contract.http import TRANSPORT_HEADERS
 from capillary_contract.loader import Contract
 from capillary_contract.types import RequestType
 
@@ -236,10 +237,6 @@ def forced(ctx: CallContext, force: Forced) -> Outcome:
     return default(ctx) if default else v2_failure(ctx, 500, 500)
 
 
-# Headers about this hop or the message's framing: the chained call makes its own (requests sets
-# Host and Content-Length for the body it sends); forwarding them would smuggle the maker's framing.
-HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization",
-                        "te", "trailer", "trailers", "transfer-encoding", "upgrade", "content-length", "host", "expect"})
 CHAIN_ANSWER_LIMIT = 1024 * 1024  # bytes of the chained answer kept; the rest is not read
 
 
@@ -275,9 +272,12 @@ def chained(ctx: CallContext, timeout_s: float, allow: tuple[str, ...] = ()) -> 
     are ignored and redirects not followed, so the call reaches exactly the allowed host."""
     url = str(ctx.call.get("hostname", "")).strip("<>").rstrip("/") + str(ctx.call.get("path", ""))
     refused = chain_target(url, allow)
+    # The chained call frames its own message (requests sets Host and Content-Length for the body it
+    # sends): passing the maker's framing or hop headers on would smuggle them.
     if refused:
         return _chain_failure(502, f"wrapped call refused: {refused}")
-    headers = {str(k): str(v) for k, v in (ctx.call.get("headers") or {}).items() if str(k).lower() not in HOP_BY_HOP}
+    headers = {str(k): str(v) for k, v in (ctx.call.get("headers") or {}).items()
+               if str(k).lower() not in TRANSPORT_HEADERS}
     session = requests.Session()
     session.trust_env = False
     try:

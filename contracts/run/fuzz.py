@@ -18,7 +18,7 @@ from schemathesis.openapi.checks import *  # noqa: F401,F403  (registers the fai
 from schemathesis.specs.openapi import checks as st_checks
 from schemathesis.checks import not_a_server_error
 
-from capillary_contract.http import ORG_HEADER
+from capillary_contract.http import ORG_HEADER, TRANSPORT_HEADERS
 
 from . import checks as domain
 from .context import RunContext
@@ -66,10 +66,8 @@ def _checks_for(op_id: str, mode: GenerationMode, code_check: Any) -> list[Any]:
     return out
 
 
-# Headers that frame the HTTP message or concern one hop: a made-up value breaks HTTP itself, and
-# the server's HTTP parser, not the API, refuses it (in its own format), so they are never generated.
-TRANSPORT_HEADERS = frozenset({"content-length", "transfer-encoding", "host", "connection", "keep-alive",
-                               "te", "trailer", "upgrade", "expect", "proxy-connection"})
+# Headers that frame the HTTP message or concern one hop (TRANSPORT_HEADERS): a made-up value breaks
+# HTTP itself, and the server's HTTP parser, not the API, refuses it, so they are never generated.
 
 
 def _drop_transport_headers(case: Any) -> None:
