@@ -21,7 +21,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from contracts.run.bodies import valid_bodies  # noqa: E402
+from capillary_contract.strategies import documented_bodies  # noqa: E402
 from mockserver import webhooks  # noqa: E402
 from mockserver.config import DeliveryPolicy, MockConfig  # noqa: E402
 from capillary_contract.loader import load_contract  # noqa: E402
@@ -37,7 +37,7 @@ RULES = DeliveryPolicy(timeout_s=5.0, base_delay_s=0.01, max_delay_s=0.1, max_at
 class Client:
     def __init__(self, mock: RunningMock):
         self.base_url, self.auth, self.http = mock.base_url, mock.headers, requests.Session()
-        self.body = valid_bodies(load_contract())[TYPE]
+        self.body = documented_bodies(load_contract())[TYPE]
 
     def subscribe(self, url: str) -> None:
         self.http.post(f"{self.base_url}/__admin/subscriptions", json={"url": url}, timeout=10).raise_for_status()

@@ -187,12 +187,17 @@ class Contract:
             self._add_operations(name, item, webhook=True)
 
     # -- compilation -------------------------------------------------------------------
+    def target(self, ref: str) -> Any:
+        """The node a local `$ref` (`#/components/...`) points at, one step (it may be a `$ref` again)."""
+        node: Any = self.spec
+        for part in ref[2:].split("/"):
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+        return node
+
     def resolve(self, node: Any) -> Any:
+        """`node` with its `$ref`s followed to the schema (or object) that holds the keywords."""
         while isinstance(node, dict) and "$ref" in node:
-            target: Any = self.spec
-            for part in node["$ref"][2:].split("/"):
-                target = target[part.replace("~1", "/").replace("~0", "~")]
-            node = target
+            node = self.target(node["$ref"])
         return node
 
     def validator(self, schema: dict[str, Any]) -> SchemaValidator:

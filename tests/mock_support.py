@@ -31,9 +31,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 @functools.lru_cache(maxsize=1)
 def _bodies() -> dict[str, dict[str, Any]]:
-    from contracts.run.bodies import valid_bodies  # the spec's examples, else a body built from the create schema
+    from capillary_contract.strategies import documented_bodies  # the spec's own create body per type
 
-    return valid_bodies(CONTRACT)
+    return documented_bodies(CONTRACT)
 
 
 def body_for(url_type: str) -> dict[str, Any]:

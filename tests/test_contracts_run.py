@@ -17,7 +17,7 @@ from contracts.run.runner import RunOptions, run
 from mockserver.config import MockConfig
 from mockserver.testing import serve_in_thread
 
-from contracts.run.bodies import valid_bodies
+from capillary_contract.strategies import documented_bodies
 from capillary_contract.loader import load_contract
 
 CONTRACT = load_contract()
@@ -109,7 +109,7 @@ def accept_invalid_body(request: Request, forward: Forward) -> Response:
     answer = forward()
     url_name = request.path.rsplit("/", 1)[-1]
     if request.method == "POST" and answer.status_code == 400 and url_name in CONTRACT.request_types:
-        return forward(data=json.dumps(valid_bodies(CONTRACT)[url_name]).encode(),
+        return forward(data=json.dumps(documented_bodies(CONTRACT)[url_name]).encode(),
                        headers={"Content-Type": "application/json", "X-CAP-API-AUTH-ORG-ID": "51250"})
     return answer
 

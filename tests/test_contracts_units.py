@@ -11,7 +11,8 @@ from contracts.run import checks as rules
 from contracts.cli import main
 from contracts.run.identities import AuthError, build_cast, parse_auth
 from contracts.run.report import Finding, Report
-from contracts.run.spec import fuzzed_operations, load_schema, operation_id
+from capillary_contract.strategies import openapi_schema
+from contracts.run.spec import fuzzed_operations, operation_id
 from contracts.run.transport import Exchange, is_loopback, parse_rate
 from capillary_contract.loader import load_contract
 
@@ -41,7 +42,7 @@ def test_rate_and_loopback():
 
 def test_create_is_split_per_request_type_with_that_types_body():
     contract = load_contract()
-    schema = load_schema(contract)
+    schema = openapi_schema(contract)
     ids = {operation_id(op) for op in fuzzed_operations(schema)}
     assert {f"createRequest:{t}" for t in contract.request_types} <= ids
     assert not any(i.startswith("admin") for i in ids)

@@ -9,7 +9,7 @@ import pytest
 from contracts.fixtures import command as fixtures_cli
 from contracts.fixtures.generate import DEFAULT_SEED, generate
 from contracts.fixtures.lifecycle import transcript_problems
-from contracts.fixtures.invalid import DEFAULT_CODE
+from capillary_contract.catalogue import DEFAULT_CODE
 from capillary_contract.loader import load_contract
 
 COMMITTED = Path(__file__).resolve().parent.parent / "fixtures"

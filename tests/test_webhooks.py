@@ -13,7 +13,7 @@ from typing import Any, Iterator
 import pytest
 import requests
 
-from contracts.run.bodies import valid_bodies
+from capillary_contract.strategies import documented_bodies
 from mockserver import webhooks
 from mockserver.config import DeliveryPolicy, MockConfig, Subscription
 from capillary_contract.loader import load_contract
@@ -25,7 +25,7 @@ from capillary_contract.receiver import Answer, Receiver, always, per_event
 CONTRACT = load_contract()
 EVENT = CONTRACT.operations["requestWorkflowEvent"].body  # webhooks.requestWorkflowEvent in openapi.yaml
 BASE = "/api_gateway/v2/request-workflow"
-BODIES = valid_bodies(CONTRACT)
+BODIES = documented_bodies(CONTRACT)
 HOOK_HEADERS = {"Authorization": "Bearer hook-secret", "X-Hook-Tenant": "qa"}
 FAST = DeliveryPolicy(timeout_s=5.0, base_delay_s=0.01, max_delay_s=0.05, max_attempts=6, poll_interval_s=0.01)
 WAIT_S = 30

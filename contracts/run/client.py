@@ -10,10 +10,9 @@ from typing import Any
 import requests
 
 from capillary_contract.loader import Contract
+from capillary_contract.strategies import decision_body
 
 from .identities import Identity
-
-DECIDE_ACTION = "AdminTask"  # DecisionBody.actionName const in openapi.yaml
 
 
 class WorkflowClient:
@@ -25,14 +24,9 @@ class WorkflowClient:
     def create(self, url_name: str, body: Any, who: Identity, org: str | None = None) -> requests.Response:
         return self.session.post(self.base + self.contract.create_path(url_name), json=body, headers=who.with_org(org or who.org))
 
-    @staticmethod
-    def decision(request_id: str, decision: str, message: str) -> dict[str, Any]:
-        return {"requestId": request_id, "actionName": DECIDE_ACTION,
-                "payload": {"AdminTask-Payload": {"actionDecision": decision, "actionMessage": message}}}
-
     def decide(self, url_name: str, request_id: str, decision: str, who: Identity, message: str = "",
                org: str | None = None) -> requests.Response:
-        body = self.decision(request_id, decision, message or f"{decision} by the contract suite")
+        body = decision_body(request_id, decision, message or f"{decision} by the contract suite", self.contract)
         return self.session.put(self.base + self.contract.create_path(url_name), json=body, headers=who.with_org(org or who.org))
 
     def get(self, request_id: str, who: Identity, org: str | None = None) -> requests.Response:

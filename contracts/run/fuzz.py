@@ -24,7 +24,9 @@ from . import checks as domain
 from .context import RunContext
 from .identities import Identity
 from .report import Finding
-from .spec import fuzzed_operations, load_schema, operation_id
+from capillary_contract.strategies import openapi_schema
+
+from .spec import fuzzed_operations, operation_id
 from .transport import exchange_of
 
 PHASE = "fuzz"
@@ -42,7 +44,7 @@ def _identity(ctx: RunContext, op_id: str) -> Identity:
 
 def _jobs(ctx: RunContext) -> list[tuple[Any, GenerationMode]]:
     jobs = []
-    for op in fuzzed_operations(load_schema(ctx.contract)):
+    for op in fuzzed_operations(openapi_schema(ctx.contract)):
         op_id = operation_id(op)
         legacy = op.path.startswith("/v1.1/")
         if legacy and "Authorization" not in _identity(ctx, op_id).headers:

@@ -17,10 +17,10 @@ from hypothesis import HealthCheck, seed, settings, strategies as st
 from hypothesis.stateful import (Bundle, RuleBasedStateMachine, consumes, multiple, precondition, rule,
                                  run_state_machine_as_test)
 
+from capillary_contract import strategies
+
 from . import checks as rules
-from .bodies import valid_bodies
 from .context import RunContext
-from .spec import load_schema
 
 PHASE = "machine"
 STATES = ("AdminTask", "approved", "rejected", "failed")
@@ -40,19 +40,8 @@ class Modelled:
         return self.data["state"]
 
 
-def _body_strategies(ctx: RunContext) -> dict[str, st.SearchStrategy]:
-    """Per type: the documented body, or one Schemathesis generates from the type's create schema."""
-    schema = load_schema(ctx.contract)
-    bodies = valid_bodies(ctx.contract)
-    out = {}
-    for url_name in ctx.contract.request_types:
-        generated = schema[ctx.contract.create_path(url_name)]["POST"].as_strategy().map(lambda case: case.body)
-        out[url_name] = st.one_of(st.just(bodies[url_name]), generated)
-    return out
-
-
 def build_machine(ctx: RunContext) -> type[RuleBasedStateMachine]:
-    strategies = _body_strategies(ctx)
+    bodies = {url_name: strategies.create_bodies(url_name, ctx.contract) for url_name in ctx.contract.request_types}
     types = sorted(ctx.contract.request_types)
 
     class Lifecycle(RuleBasedStateMachine):
@@ -99,7 +88,7 @@ def build_machine(ctx: RunContext) -> type[RuleBasedStateMachine]:
         # -- rules ---------------------------------------------------------------------
         @rule(target=pending, url_name=st.sampled_from(types), data=st.data())
         def create(self, url_name: str, data: st.DataObject) -> Any:
-            body = data.draw(strategies[url_name], label="body")
+            body = data.draw(bodies[url_name], label="body")
             response = self.client.create(url_name, body, self.cast.maker)
             got = self.data_of(response) if response.status_code == 200 else None
             if got is None or "requestId" not in got:

@@ -10,9 +10,9 @@ import time
 from typing import Any, Callable
 
 from capillary_contract.http import ORG_HEADER, basic_authorization
+from capillary_contract.strategies import documented_bodies
 
 from . import checks as rules
-from .bodies import valid_bodies
 from .context import RunContext
 
 PHASE = "probes"
@@ -33,7 +33,7 @@ class Probe:
         self.ctx, self.name, self.rule = ctx, name, rule
         self.client = ctx.client()
         self.contract = ctx.contract
-        self.bodies = valid_bodies(ctx.contract)
+        self.bodies = documented_bodies(ctx.contract)
 
     def fail(self, message: str, response: Any = None, operation: str = "") -> None:
         op = operation or (f"{response.request.method} {response.request.path_url.split('?')[0]}" if response is not None else "")

@@ -1,0 +1,48 @@
+"""Which answer the contract documents for each error code: the HTTP status per operation.
+
+The codes and their exact messages are `Contract.workflow_errors` (v2) and
+`Contract.legacy_item_errors` (v1.1 items); this module adds where a code is answered.
+
+    >>> status_by_code(contract, contract.operations["createRequest"])[2008]
+    400
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Iterator
+
+from .loader import Contract, Operation
+
+# "Where a schema node names no code" (openapi.yaml info.description: "Codes tied to fields").
+DEFAULT_CODE = 2008        # v2 bodies and parameters
+DEFAULT_ITEM_CODE = 9009   # v1.1 batch items
+WORKFLOW_ERROR = re.compile(r"#/components/schemas/WorkflowError(\d+)")
+
+
+def status_by_code(contract: Contract, operation: Operation) -> dict[int, int]:
+    """Which HTTP status the operation documents for each workflow error code (first 4xx wins)."""
+    out: dict[int, int] = {}
+    for status, resp in sorted(operation.raw["responses"].items()):
+        if not status.startswith("4"):
+            continue
+        for code in _codes_in(contract, resp, set()):
+            out.setdefault(code, int(status))
+    return out
+
+
+def _codes_in(contract: Contract, node: Any, seen: set[str]) -> Iterator[int]:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref not in seen:
+            seen.add(ref)
+            match = WORKFLOW_ERROR.fullmatch(ref)
+            if match:
+                yield int(match.group(1))
+                return
+            yield from _codes_in(contract, contract.target(ref), seen)
+        for key, child in node.items():
+            if key != "examples":
+                yield from _codes_in(contract, child, seen)
+    elif isinstance(node, list):
+        for child in node:
+            yield from _codes_in(contract, child, seen)

@@ -1,0 +1,241 @@
+"""Hypothesis strategies from the contract: valid and invalid bodies per request type, decisions,
+v1.1 batches. Public: QA suites import them; `contracts run` and `contracts fixtures` use them too.
+
+    from hypothesis import given
+    from capillary_contract import load_contract, strategies
+
+    contract = load_contract()
+    path = contract.create_path("GOODWILL-POINTS")
+
+    @given(body=strategies.create_bodies("GOODWILL-POINTS"))
+    def test_a_valid_body_is_accepted(capillary, body):
+        assert capillary.maker.post(path, json=body).status_code == 200
+
+    @given(case=strategies.invalid_create_bodies("GOODWILL-POINTS"))
+    def test_a_broken_rule_is_refused_with_its_code(capillary, case):
+        answer = capillary.maker.post(path, json=case.body)
+        assert answer.status_code == case.status          # case.rule / case.field say what is broken
+        assert case.code in [e["code"] for e in answer.json()["errors"]]
+
+Every strategy is derived from openapi.yaml when first drawn from (`st.deferred`), so importing
+this module or building a strategy costs nothing: the documented examples come first (no search),
+generated variety comes from Schemathesis's public `as_strategy()` on the contract's operations,
+invalid bodies are single-rule breaks labelled by `breaks` with the documented status and code.
+"""
+from __future__ import annotations
+
+import copy
+import functools
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import schemathesis
+from hypothesis import strategies as st
+
+from . import breaks
+from .instances import node_at, replaced, walk
+from .loader import Contract, load_contract
+
+@dataclass(frozen=True)
+class ValidBody:
+    request_type: str
+    name: str
+    source: str
+    body: dict[str, Any]
+
+
+def documented_examples(contract: Contract) -> dict[str, list[ValidBody]]:
+    """Create bodies from the spec: its create examples, else a wrapped call from its responses."""
+    ops = contract.operations
+    create = ops["createRequest"].raw["requestBody"]["content"]["application/json"].get("examples", {})
+    found: dict[str, list[ValidBody]] = {t: [] for t in contract.request_types}
+    entity_info = None
+    for name, example in sorted(create.items()):
+        body = example["value"]
+        entity_info = entity_info or body["entityInfo"]
+        for rtype in _types_accepting(contract, body):
+            found[rtype].append(ValidBody(rtype, f"example-{_slug(name)}", f"openapi.yaml createRequest example {name}", body))
+    for op_id in ("createRequest", "decideRequest"):
+        content = contract.resolve(ops[op_id].raw["responses"]["200"])["content"]["application/json"]
+        for name, example in sorted(content.get("examples", {}).items()):
+            data = example["value"]["data"]
+            rtype = _url_name(contract, data["requestType"])
+            if found[rtype] or entity_info is None:
+                continue
+            body = _completed(contract, rtype, {"entityInfo": entity_info,
+                                                "payload": {"IntouchAPITask-Payload": data["details"]["IntouchAPITask-Payload"]}})
+            if body is not None:
+                found[rtype].append(ValidBody(rtype, f"example-{_slug(name)}",
+                                              f"openapi.yaml {op_id} 200 example {name} (its wrapped call)", body))
+    return found
+
+
+def _types_accepting(contract: Contract, body: Any) -> list[str]:
+    return [t for t, info in contract.request_types.items()
+            if contract.component_validator(info["schemaName"]).is_valid(body)]
+
+
+def _url_name(contract: Contract, response_name: str) -> str:
+    return next(t for t, info in contract.request_types.items() if info["responseName"] == response_name)
+
+
+def _completed(contract: Contract, rtype: str, body: dict[str, Any]) -> dict[str, Any] | None:
+    """The body with absent required object members (e.g. `queryParams`) given as `{}`; None if still invalid."""
+    validator = contract.component_validator(contract.request_types[rtype]["schemaName"])
+    for _ in range(5):
+        if validator.is_valid(body):
+            return body
+        schemas = {p: s for p, _, s in walk(contract, body, validator.schema)}
+        missing = [(p, name) for p, s in schemas.items() for name in s.get("required", [])
+                   if name in s.get("properties", {}) and _is_object(contract, s["properties"][name])
+                   and name not in node_at(body, p)]
+        if not missing:
+            return None
+        for pointer, name in missing:
+            body = replaced(body, f"{pointer}/{name}", {})
+    return body if validator.is_valid(body) else None
+
+
+def _is_object(contract: Contract, schema: Any) -> bool:
+    return contract.resolve(schema).get("type") == "object"
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+
+
+def documented_bodies(contract: Contract | None = None) -> dict[str, dict[str, Any]]:
+    """URL name -> the first documented create body of that type (a fresh copy each call)."""
+    return copy.deepcopy(_documented(contract or load_contract()))
+
+
+@functools.lru_cache(maxsize=4)
+def _documented(contract: Contract) -> dict[str, dict[str, Any]]:
+    found = documented_examples(contract)
+    missing = [t for t, bodies in found.items() if not bodies]
+    if missing:
+        raise ValueError(f"openapi.yaml documents no create body for {missing}: add an example")
+    return {t: bodies[0].body for t, bodies in found.items()}
+
+
+# -- the contract as Schemathesis sees it ----------------------------------------------------
+def derived_spec(contract: Contract) -> dict[str, Any]:
+    """The spec plus one create operation per request type (operationId `createRequest:<TYPE>`).
+
+    A templated create path takes the body of the type its URL names; generated from the spec as
+    is, a valid-looking case pairs a type with another type's body, which a conformant server
+    rightly refuses. `x-request-types` says which body goes with which type, so each type gets a
+    literal path whose body is that type's create schema. Nothing is restated: the derived
+    operations point at the spec's own components. A spec with one path per type needs no split.
+    """
+    spec = copy.deepcopy(contract.spec)
+    create = contract.operations.get("createRequest")
+    if create is None or "{" not in create.path:
+        return spec
+    template = spec["paths"][create.path]
+    for url_name, entry in contract.request_types.items():
+        post = copy.deepcopy(template["post"])
+        post["operationId"] = f"createRequest:{url_name}"
+        media = post["requestBody"]["content"]["application/json"]
+        media["schema"] = {"$ref": entry["schema"]}
+        type_validator = contract.component_validator(entry["schemaName"])
+        examples = {k: v for k, v in media.get("examples", {}).items() if type_validator.is_valid(v["value"])}
+        media.pop("examples", None)
+        if examples:
+            media["examples"] = examples
+        post.pop("links", None)
+        spec["paths"][contract.create_path(url_name)] = {
+            "parameters": [p for p in template.get("parameters", []) if "RequestType" not in p.get("$ref", "")],
+            "post": post,
+        }
+    return spec
+
+
+@functools.lru_cache(maxsize=2)
+def _schema(source: str, mtime: float) -> Any:
+    return schemathesis.openapi.from_dict(derived_spec(load_contract(source)))
+
+
+def openapi_schema(contract: Contract | None = None) -> Any:
+    """Schemathesis's view of the contract (cached per spec file version)."""
+    contract = contract or load_contract()
+    return _schema(contract.source, os.stat(contract.source).st_mtime)
+
+
+def _operation_bodies(contract: Contract, path: str, method: str) -> st.SearchStrategy:
+    return openapi_schema(contract)[path][method].as_strategy().map(lambda case: case.body)
+
+
+# -- create bodies ---------------------------------------------------------------------------
+def create_bodies(url_name: str, contract: Contract | None = None) -> st.SearchStrategy[dict[str, Any]]:
+    """Valid create bodies of a type: its documented body first, then bodies Schemathesis generates
+    from the type's create schema (each one the schema accepts)."""
+
+    def build() -> st.SearchStrategy:
+        c = contract or load_contract()
+        validator = c.component_validator(c.request_types[url_name]["schemaName"])
+        generated = _operation_bodies(c, c.create_path(url_name), "POST").filter(validator.is_valid)
+        return st.one_of(st.just(None).map(lambda _: documented_bodies(c)[url_name]), generated)
+
+    return st.deferred(build)
+
+
+def invalid_create_bodies(url_name: str, contract: Contract | None = None) -> st.SearchStrategy[breaks.InvalidBody]:
+    """Create bodies that break one documented rule, each with `.rule`, `.field`, `.body` and the
+    answer it earns (`.status`, `.code`, `.message`)."""
+
+    def build() -> st.SearchStrategy:
+        c = contract or load_contract()
+        bodies = documented_bodies(c)
+        cases = breaks.invalid_create_bodies(c, url_name, bodies[url_name], bodies)
+        return st.sampled_from(cases)
+
+    return st.deferred(build)
+
+
+# -- decisions --------------------------------------------------------------------------------
+def decision_body(request_id: str, decision: str, message: str, contract: Contract | None = None) -> dict[str, Any]:
+    """A checker's decision (PUT body) on a request: `approved` or `rejected`, with a message."""
+    action = (contract or load_contract()).components["schemas"]["DecisionBody"]["properties"]["actionName"]["const"]
+    return {"requestId": request_id, "actionName": action,
+            "payload": {"AdminTask-Payload": {"actionDecision": decision, "actionMessage": message}}}
+
+
+def decisions(request_ids: st.SearchStrategy[str] | None = None,
+              contract: Contract | None = None) -> st.SearchStrategy[dict[str, Any]]:
+    """Valid decision bodies: a documented decision and a message, on the given request ids."""
+
+    def build() -> st.SearchStrategy:
+        c = contract or load_contract()
+        payload = c.resolve(c.components["schemas"]["AdminTaskPayload"])["properties"]
+        verdicts = c.resolve(payload["actionDecision"]).get("enum") or ["approved", "rejected"]
+        ids = request_ids if request_ids is not None else st.uuids(version=1).map(str)
+        messages = st.text(st.characters(codec="utf-8", exclude_categories=["Cc", "Cs"]), max_size=200)
+        validator = c.component_validator("DecisionBody")
+        return st.builds(lambda rid, verdict, text: decision_body(rid, verdict, text, c), ids,
+                         st.sampled_from(verdicts), messages).filter(validator.is_valid)
+
+    return st.deferred(build)
+
+
+def invalid_decisions(contract: Contract | None = None) -> st.SearchStrategy[breaks.InvalidBody]:
+    """Decision bodies that break one documented rule, labelled like `invalid_create_bodies`."""
+    return st.deferred(lambda: st.sampled_from(breaks.invalid_decisions(contract or load_contract())))
+
+
+# -- v1.1 batches --------------------------------------------------------------------------------
+LEGACY_OPERATIONS = {"add": "addLegacyRequests", "approve": "approveLegacyRequests", "reject": "rejectLegacyRequests"}
+
+
+def legacy_batches(verb: str = "add", contract: Contract | None = None) -> st.SearchStrategy[dict[str, Any]]:
+    """Valid v1.1 batch bodies for `add`, `approve` or `reject`: Schemathesis's generation from the
+    operation's body schema (envelope and every item), each one the schema accepts."""
+
+    def build() -> st.SearchStrategy:
+        c = contract or load_contract()
+        op = c.operations[LEGACY_OPERATIONS[verb]]
+        return _operation_bodies(c, op.path, op.method.upper()).filter(op.body.is_valid)
+
+    return st.deferred(build)
