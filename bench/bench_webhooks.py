@@ -21,7 +21,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from capillary_contract.strategies import documented_bodies  # noqa: E402
+from capillary_contract.examples import documented_bodies  # noqa: E402
 from mockserver import webhooks  # noqa: E402
 from mockserver.config import DeliveryPolicy, MockConfig  # noqa: E402
 from capillary_contract.loader import load_contract  # noqa: E402

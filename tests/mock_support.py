@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 @functools.lru_cache(maxsize=1)
 def _bodies() -> dict[str, dict[str, Any]]:
-    from capillary_contract.strategies import documented_bodies  # the spec's own create body per type
+    from capillary_contract.examples import documented_bodies  # the spec's own create body per type
 
     return documented_bodies(CONTRACT)
 

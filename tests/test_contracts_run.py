@@ -17,7 +17,7 @@ from contracts.run.runner import RunOptions, run
 from mockserver.config import MockConfig
 from mockserver.testing import serve_in_thread
 
-from capillary_contract.strategies import documented_bodies
+from capillary_contract.examples import documented_bodies
 from capillary_contract.loader import load_contract
 
 CONTRACT = load_contract()

@@ -12,6 +12,20 @@ import requests
 from mock_support import BASE, CONTRACT, Client, auth, body_for
 
 GOOD = json.dumps(body_for("EARN-BADGE"))
+# The same valid body with one text and one number value marked, so a case can put there what JSON
+# or the contract forbids (a lone surrogate, NaN, an overflowing number) whatever the example holds.
+_MARKED = body_for("EARN-BADGE")
+_MARKED["payload"]["IntouchAPITask-Payload"]["body"]["triggeredBy"]["ownerType"] = "@TEXT@"
+_MARKED["payload"]["IntouchAPITask-Payload"]["body"]["customerId"] = "@NUMBER@"
+MARKED = json.dumps(_MARKED)
+
+
+def _with(text: str | None = None, number: str | None = None) -> bytes:
+    """The valid body (as MARKED) with the marked text and number replaced by raw JSON text."""
+    good = body_for("EARN-BADGE")["payload"]["IntouchAPITask-Payload"]["body"]
+    raw = MARKED.replace('"@TEXT@"', text or json.dumps(good["triggeredBy"]["ownerType"]))
+    return raw.replace('"@NUMBER@"', number or json.dumps(good["customerId"])).encode()
+
 ONE_MIB = 1024 * 1024
 
 
@@ -42,12 +56,12 @@ BAD_BODIES = {
     "single-quotes": b"{'a': 1}",
     "not-utf8": b'{"a": "\xff\xfe"}',
     "utf16": GOOD.encode("utf-16"),
-    "lone-surrogate": GOOD.replace('"Loyalty"', '"\\ud800"').encode(),
+    "lone-surrogate": _with(text='"\\ud800"'),
     "lone-low-surrogate-key": b'{"\\udc00": 1}',
-    "nan": GOOD.replace('"customerId": 1', '"customerId": NaN').encode(),
-    "infinity": GOOD.replace('"customerId": 1', '"customerId": -Infinity').encode(),
-    "float-overflow": GOOD.replace('"customerId": 1', '"customerId": 1e400').encode(),
-    "int-5000-digits": GOOD.replace('"customerId": 1', '"customerId": 1' + "0" * 5000).encode(),
+    "nan": _with(number="NaN"),
+    "infinity": _with(number="-Infinity"),
+    "float-overflow": _with(number="1e400"),
+    "int-5000-digits": _with(number="1" + "0" * 5000),
     "nested-arrays-10000": b"[" * 10000 + b"]" * 10000,
     "nested-objects-10000": b'{"a":' * 10000 + b"1" + b"}" * 10000,
     "nested-under-limit-1mib": b"[" * (ONE_MIB - 10),
@@ -59,6 +73,11 @@ BAD_BODIES = {
     "whitespace": b"   ",
     "nul-bytes": b"\x00" * 64,
 }
+
+
+def test_marked_cases_differ_from_the_valid_body_only_where_marked() -> None:
+    assert json.loads(_with()) == body_for("EARN-BADGE")
+    assert _with(number="NaN") != _with() and _with(text='"\\ud800"') != _with()
 
 
 @pytest.mark.parametrize("raw", BAD_BODIES.values(), ids=BAD_BODIES.keys())

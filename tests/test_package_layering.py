@@ -54,3 +54,17 @@ def test_loading_the_whole_run_side_loads_no_mock_module():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+PRIVATE = ("hypothesis.internal", "schemathesis.generation", "schemathesis.core", "schemathesis.specs")
+
+
+def test_generation_uses_public_library_apis_only():
+    """The strategies and the fixtures generate through Hypothesis's and Schemathesis's public
+    APIs (`as_strategy()`, `@given`, `@seed`), never their internals, which change without notice."""
+    for folder in ("capillary_contract", "contracts/fixtures"):
+        private = {file: sorted(n for n in names if n.startswith(PRIVATE))
+                   for file, names in _imports(ROOT / folder).items() if any(n.startswith(PRIVATE) for n in names)}
+        assert private == {}, folder
+    child = (ROOT / "contracts/fixtures/draw.py").read_text(encoding="utf-8")
+    assert "import schemathesis" in child and not any(p in child for p in PRIVATE)

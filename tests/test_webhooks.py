@@ -13,7 +13,7 @@ from typing import Any, Iterator
 import pytest
 import requests
 
-from capillary_contract.strategies import documented_bodies
+from capillary_contract.examples import documented_bodies
 from mockserver import webhooks
 from mockserver.config import DeliveryPolicy, MockConfig, Subscription
 from capillary_contract.loader import load_contract

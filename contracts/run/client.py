@@ -10,7 +10,7 @@ from typing import Any
 import requests
 
 from capillary_contract.loader import Contract
-from capillary_contract.strategies import decision_body
+from capillary_contract.examples import decision_body
 
 from .identities import Identity
 

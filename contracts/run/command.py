@@ -4,9 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .runner import EXIT_UNUSABLE, RunOptions, run
-
-PHASES = ("probes", "machine", "fuzz")
+from .runner import EXIT_UNUSABLE, PHASES, RunOptions, run
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

@@ -10,7 +10,7 @@ import time
 from typing import Any, Callable
 
 from capillary_contract.http import ORG_HEADER, basic_authorization
-from capillary_contract.strategies import documented_bodies
+from capillary_contract.examples import documented_bodies
 
 from . import checks as rules
 from .context import RunContext

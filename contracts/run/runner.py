@@ -3,6 +3,7 @@ target, then the summary, JSON and JUnit outputs. Exit 0 conformant, 1 violation
 """
 from __future__ import annotations
 
+import importlib
 import random
 import sys
 import time
@@ -12,7 +13,7 @@ from typing import Any, Callable
 
 from capillary_contract.loader import load_contract
 
-from . import fuzz, machine, probes, webhooks
+from . import webhooks
 from .context import RunContext
 from .identities import AuthError, build_cast
 from .report import Finding, Report
@@ -39,8 +40,10 @@ class RunOptions:
     phases: tuple[str, ...] = ("probes", "machine", "fuzz")
 
 
-PHASES: dict[str, Callable[[RunContext], None]] = {
-    "probes": probes.run_probes, "machine": machine.run_machine, "fuzz": fuzz.run_fuzz,
+# Each phase's module is imported when the phase starts: the probes go out before Hypothesis and
+# Schemathesis (about a second of imports) are loaded for the machine and the fuzzer.
+PHASES: dict[str, str] = {
+    "probes": "probes:run_probes", "machine": "machine:run_machine", "fuzz": "fuzz:run_fuzz",
 }
 
 
@@ -80,7 +83,7 @@ def run(options: RunOptions, out: Any = None) -> int:
             report.notes.append(f"webhooks: target is not the mock; configure it to send events to {receiver.url}")
     try:
         for name in options.phases:
-            _run_phase(ctx, name, PHASES[name])
+            _run_phase(ctx, name, _phase(name))
         if not ctx.may_approve:
             _reject_leftovers(ctx)
         if receiver is not None:
@@ -97,6 +100,11 @@ def run(options: RunOptions, out: Any = None) -> int:
     if options.junit_xml:
         report.write_junit(options.junit_xml)
     return EXIT_VIOLATIONS if report.findings else EXIT_OK
+
+
+def _phase(name: str) -> Callable[[RunContext], None]:
+    module, _, function = PHASES[name].partition(":")
+    return getattr(importlib.import_module(f"{__package__}.{module}"), function)
 
 
 def _run_phase(ctx: RunContext, name: str, func: Callable[[RunContext], None]) -> None:
