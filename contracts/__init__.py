@@ -5,4 +5,6 @@
     contracts/fixtures/   `contracts fixtures`: deterministic request, lifecycle, event and v1.1
                           files (recorded from the in-process mock)
     contracts/cli.py      the `contracts` command, dispatching to both
+
+Both generate from `capillary_contract` (examples, breaks, strategies).
 """
