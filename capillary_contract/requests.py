@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Protocol
 
 from .http import ORG_HEADER
-from .loader import Contract, Operation, SchemaValidator
+from .loader import Contract, Operation, Parameter, SchemaValidator
 
 BAD_CREDENTIALS = 2013
 NO_PERMISSION = 2001
@@ -145,6 +145,13 @@ class RequestChecks:
         for param in op.parameters:
             if param.location == "header" and param.name == ORG_HEADER:
                 continue
+            repeated = len(query.get(param.name) or ()) if param.location == "query" else 0
+            if repeated > 1:  # as URLSearchParams.append makes it; refused rather than last-wins
+                listed = "," in param.schema.get("pattern", "")
+                problems.append(Problem(param.schema.get("x-capillary-error"), param.name,
+                                        f"given {repeated} times; send it once"
+                                        + (", with the values comma-separated" if listed else "")))
+                continue
             raw = _raw_value(param.location, param.name, headers, path_params, query)
             if raw is None:
                 if param.required:
@@ -158,7 +165,7 @@ class RequestChecks:
                 problems.append(Problem(param.schema.get("x-capillary-error"), param.name, error))
                 continue
             for v in param.validator.violations(value):
-                problems.append(Problem(v.code, param.name, v.detail))
+                problems.append(Problem(v.code, param.name, _spelling_hint(value, param) or v.detail))
             values[param.name] = value
         declared = {p.name for p in op.parameters if p.location == "query"}
         for name in sorted(set(query) - declared):
@@ -197,6 +204,18 @@ class RequestChecks:
             self._body_validators[op.operation_id] = (
                 self.contract.validator(_with_open_items(resolved, pointer)) if pointer else op.body)
         return self._body_validators[op.operation_id]
+
+
+def _spelling_hint(value: Any, param: Parameter) -> str | None:
+    """A value that is one of the enum's but spelt otherwise (a response's `goodwill-points` or an
+    event's `GOODWILL_POINTS` where the URL takes `GOODWILL-POINTS`): say which spelling is wanted."""
+    if not isinstance(value, str):
+        return None
+    fold = lambda text: text.upper().replace("_", "-")  # noqa: E731
+    wanted = next((e for e in param.schema.get("enum", ()) if isinstance(e, str) and fold(e) == fold(value)), None)
+    if wanted is None or wanted == value:
+        return None
+    return f"'{value}' is spelt '{wanted}' in the {'URL' if param.location == 'path' else param.location}"
 
 
 def _raw_value(location: str, name: str, headers: Mapping[str, str], path_params: Mapping[str, str],
