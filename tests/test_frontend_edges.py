@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import requests
 
+from contracts.run import checks as rules
+
 WORKFLOW = "/api_gateway/v2/request-workflow"
 
 
@@ -34,3 +36,26 @@ def test_a_type_spelt_as_in_responses_or_events_names_the_url_form(live_mock):
                            headers=live_mock.headers("checker"), timeout=10)
     assert unknown.json()["errors"][0]["code"] == 2009
     assert "spelt" not in unknown.json()["errors"][0]["detail"]
+
+
+def test_the_default_list_order_is_newest_first_with_preloaded_fixtures(tmp_path):
+    from pathlib import Path
+
+    from mockserver.config import MockConfig
+    from mockserver.testing import serve_in_thread
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures"
+    with serve_in_thread(MockConfig(db=str(tmp_path / "s.db"), strict=True, dispatch=False,
+                                    fixtures_dir=fixtures)) as mock:
+        answer = requests.get(mock.base_url + WORKFLOW + "/requests", params={"limit": 100},
+                              headers=mock.headers("checker"), timeout=10)
+        starts = [d["startTime"] for d in answer.json()["data"]]
+        assert len(starts) > 10 and len(set(starts)) > 1
+        assert starts == sorted(starts, reverse=True)
+        assert rules.default_order_problem(answer.json()["data"]) is None
+
+
+def test_the_contract_suite_flags_a_page_that_is_not_newest_first():
+    page = [{"requestId": "a", "startTime": "2024-02-01T10:00:00"}, {"requestId": "b", "startTime": "2024-02-03T10:00:00"}]
+    assert rules.default_order_problem(page) == ("b (started 2024-02-03T10:00:00) is listed after one started "
+                                                 "2024-02-01T10:00:00: without sortBy the newest comes first")
+    assert rules.default_order_problem(list(reversed(page))) is None

@@ -75,6 +75,16 @@ def url_name_for(contract: Contract, name: str) -> str | None:
 
 
 # -- rules used by the probes and the machine -------------------------------------------
+def default_order_problem(items: list[Any]) -> str | None:
+    """A page listed without `sortBy` must have the newest request first (the contract's listRequests)."""
+    starts = [(i.get("startTime"), i.get("requestId")) for i in items if isinstance(i, dict)
+              and isinstance(i.get("startTime"), str)]
+    for (newer, _), (older, request_id) in zip(starts, starts[1:]):
+        if older > newer:
+            return f"{request_id} (started {older}) is listed after one started {newer}: without sortBy the newest comes first"
+    return None
+
+
 def details_on_create(data: dict[str, Any], sent: dict[str, Any]) -> list[str]:
     """A new request's details are exactly the maker's steps, and its wrapped call is what was sent."""
     problems = []

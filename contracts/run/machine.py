@@ -196,6 +196,9 @@ def build_machine(ctx: RunContext) -> type[RuleBasedStateMachine]:
             problems = []
             if len(items) > limit:
                 problems.append(f"{len(items)} items for limit={limit}")
+            disorder = rules.default_order_problem(items)
+            if disorder:
+                problems.append(disorder)
             if pagination.get("numberOfElements") != len(items):
                 problems.append(f"numberOfElements {pagination.get('numberOfElements')} but {len(items)} items")
             if pagination.get("number") != page:

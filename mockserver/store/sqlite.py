@@ -363,10 +363,8 @@ class SqliteSession:
         if q.end_date:
             where.append("substr(start_time, 1, 10) <= ?"), args.append(q.end_date)
         direction = "ASC" if q.sort_order == "asc" else "DESC"
-        order = f"seq {direction}"
-        if q.sort_by:
-            column = SORT_COLUMNS[q.sort_by]
-            order = f"{column} IS NULL, {column} {direction}, seq {direction}"
+        column = SORT_COLUMNS[q.sort_by or "startDate"]  # the contract: without sortBy, the newest first
+        order = f"{column} IS NULL, {column} {direction}, seq {direction}"
         clause = " AND ".join(where)
         total = self._c.execute(f"SELECT COUNT(*) FROM requests WHERE {clause}", args).fetchone()[0]
         rows = self._c.execute(f"SELECT document FROM requests WHERE {clause} ORDER BY {order} LIMIT ? OFFSET ?",
