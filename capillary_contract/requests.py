@@ -62,7 +62,8 @@ class Caller(Protocol):
 class Credentials(Protocol):
     """A server's user directory, as far as the checks need it."""
 
-    def authenticate(self, headers: Mapping[str, str]) -> Caller | None: ...
+    def authenticate(self, headers: Mapping[str, str]) -> Caller | None:
+        """The caller, or None; or raise `Refusal` (401, 2013) with a `detail` saying what is wrong."""
 
 
 @dataclass
@@ -116,7 +117,7 @@ class RequestChecks:
             return None
         user = self.credentials.authenticate(headers) if self.credentials else None
         if user is None:
-            raise Refusal.of(401, BAD_CREDENTIALS)
+            raise Refusal.of(401, BAD_CREDENTIALS, detail="no credentials: send Basic auth or an X-CAP-UI-AUTH-TOKEN")
         return user
 
     def _organisation(self, op: Operation, headers: Mapping[str, str], user: Caller | None) -> int | None:

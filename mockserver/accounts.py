@@ -34,5 +34,7 @@ def issue_token() -> Any:
     user = state.directory.users.get(username)
     if user is None:
         raise ApiError.of(404, None, "username", "no such user")
+    if "password" in g.checked.body and not state.directory.password_matches(user, g.checked.body["password"]):
+        raise ApiError.of(401, None, "password", "wrong password")  # a login screen's failure, to build against
     return {"token": state.directory.issue_token(user.username), "header": TOKEN_HEADER,
             "expiresIn": state.config.token_ttl_s, "user": user_view(user)}, 201

@@ -17,6 +17,8 @@ from typing import Any, Iterable, Mapping
 import jwt
 import yaml
 
+from capillary_contract.requests import BAD_CREDENTIALS, Refusal
+
 from capillary_contract.http import TOKEN_HEADER
 
 CAN_MAKE = "CanMakeRequest"
@@ -85,13 +87,23 @@ class Directory:
 
     # -- credentials -------------------------------------------------------------------
     def authenticate(self, headers: Mapping[str, str]) -> User | None:
-        """The user the request's credentials prove, or None (missing, unknown, wrong, expired)."""
+        """The user the request's credentials prove; None when there are none; `Refusal` (401)
+        saying what is wrong with credentials that do not prove anyone."""
         token = headers.get(TOKEN_HEADER)
         if token:
-            return self.verify_token(token)
+            user, problem = self.check_token(token)
+            if user is None:
+                raise Refusal.of(401, BAD_CREDENTIALS, TOKEN_HEADER, problem)
+            return user
         auth = headers.get("Authorization", "")
         if auth[:6].lower() == "basic ":
-            return self._basic(auth[6:].strip())
+            user = self._basic(auth[6:].strip())
+            if user is None:
+                raise Refusal.of(401, BAD_CREDENTIALS, "Authorization", "unknown user or wrong password")
+            return user
+        if auth[:7].lower() == "bearer ":
+            raise Refusal.of(401, BAD_CREDENTIALS, "Authorization",
+                             f"a token goes in {TOKEN_HEADER} (the token alone), not in Authorization: Bearer")
         return None
 
     def _basic(self, encoded: str) -> User | None:
@@ -102,13 +114,16 @@ class Directory:
         user = self.users.get(username)
         if user is None:
             return None
-        # Compared as UTF-8 bytes: `hmac.compare_digest` refuses non-ASCII `str` (a TypeError, once a 500).
+        return user if self.password_matches(user, secret) else None
+
+    @staticmethod
+    def password_matches(user: User, secret: str) -> bool:
+        """The password, or its md5 (till credentials), in constant time; compared as UTF-8 bytes
+        (`hmac.compare_digest` refuses non-ASCII `str`: a TypeError, once a 500)."""
         password = user.password.encode("utf-8")
         digest = hashlib.md5(password).hexdigest().encode("ascii")
         sent = secret.encode("utf-8")
-        if hmac.compare_digest(sent, password) or hmac.compare_digest(sent.lower(), digest):
-            return user
-        return None
+        return hmac.compare_digest(sent, password) or hmac.compare_digest(sent.lower(), digest)
 
     def issue_token(self, username: str, ttl_s: int | None = None, now: float | None = None) -> str:
         """An HS256 JWT for a configured user, as `mockserver token USER` prints it."""
@@ -121,16 +136,31 @@ class Directory:
         return jwt.encode(claims, self._secret, algorithm="HS256")
 
     def verify_token(self, token: str) -> User | None:
+        return self.check_token(token)[0]
+
+    def check_token(self, token: str) -> tuple[User | None, str]:
+        """The token's user, or None and what is wrong with the token (for the 401's `detail`)."""
+        if token[:7].lower() == "bearer ":
+            return None, f"send the token alone in {TOKEN_HEADER}, without 'Bearer '"
         try:
             claims = jwt.decode(token, self._secret, algorithms=["HS256"], options={"require": ["exp", "sub"]})
-        except jwt.PyJWTError:
-            return None
+        except jwt.ExpiredSignatureError:
+            return None, "the token has expired: get a new one (POST /__admin/tokens or mockserver token USER)"
+        except jwt.InvalidSignatureError:
+            return None, "the token is not signed with this mock's secret (--jwt-secret)"
+        except jwt.MissingRequiredClaimError as exc:
+            return None, f"the token has no '{exc.claim}' claim"
+        except jwt.DecodeError:
+            return None, "not a JWT (three base64url parts separated by dots)"
+        except jwt.PyJWTError as exc:
+            return None, f"the token is not valid: {exc}"
         if not all(_is_number(claims[name]) for name in TIME_CLAIMS if name in claims):
-            return None  # PyJWT takes "exp": "9999999999" as a number; RFC 7519 says NumericDate
+            # PyJWT takes "exp": "9999999999" as a number; RFC 7519 says NumericDate
+            return None, f"the token's time claims ({', '.join(TIME_CLAIMS)}) must be numbers"
         user = self.users.get(str(claims.get("sub")))
         if user is None or claims.get("uid") != user.user_id:
-            return None
-        return user
+            return None, f"the token's user {str(claims.get('sub'))[:100]!r} is not one of this mock's users"
+        return user, ""
 
 
 def _is_number(value: Any) -> bool:

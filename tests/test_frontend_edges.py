@@ -59,3 +59,39 @@ def test_the_contract_suite_flags_a_page_that_is_not_newest_first():
     assert rules.default_order_problem(page) == ("b (started 2024-02-03T10:00:00) is listed after one started "
                                                  "2024-02-01T10:00:00: without sortBy the newest comes first")
     assert rules.default_order_problem(list(reversed(page))) is None
+
+
+def test_token_failures_say_what_is_wrong(live_mock):
+    import time
+
+    import jwt
+    directory = live_mock.app.extensions["mockserver"].directory
+    good = directory.issue_token("checker")
+    foreign = jwt.encode({"sub": "checker", "uid": 233253, "exp": time.time() + 60}, "x" * 40, algorithm="HS256")
+    cases = {
+        directory.issue_token("checker", ttl_s=1, now=time.time() - 60): "the token has expired",
+        "not-a-token": "not a JWT",
+        foreign: "not signed with this mock's secret",
+        "Bearer " + good: "without 'Bearer '",
+    }
+    for token, says in cases.items():
+        answer = requests.get(live_mock.base_url + WORKFLOW + "/requests", timeout=10,
+                              headers={"X-CAP-UI-AUTH-TOKEN": token, "X-CAP-API-AUTH-ORG-ID": "51250"})
+        assert answer.status_code == 401
+        [error] = answer.json()["errors"]
+        assert error["code"] == 2013 and error["field"] == "X-CAP-UI-AUTH-TOKEN" and says in error["detail"]
+    bearer = requests.get(live_mock.base_url + WORKFLOW + "/requests", timeout=10,
+                          headers={"Authorization": "Bearer " + good, "X-CAP-API-AUTH-ORG-ID": "51250"})
+    assert "X-CAP-UI-AUTH-TOKEN" in bearer.json()["errors"][0]["detail"]
+
+
+def test_the_token_endpoint_is_a_login_for_browser_apps(live_mock):
+    url = live_mock.base_url + "/__admin/tokens"
+    wrong = requests.post(url, json={"username": "checker", "password": "guess"}, timeout=10)
+    assert wrong.status_code == 401 and wrong.json()["details"] == ["password: wrong password"]
+    issued = requests.post(url, json={"username": "checker", "password": "checker"}, timeout=10)
+    assert issued.status_code == 201
+    token = issued.json()
+    answer = requests.get(live_mock.base_url + WORKFLOW + "/requests", timeout=10,
+                          headers={token["header"]: token["token"], "X-CAP-API-AUTH-ORG-ID": "51250"})
+    assert answer.status_code == 200
