@@ -57,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="require this token (header X-Mock-Admin-Token, or Authorization: Bearer) on /__admin/*"
                        " except health; needed when --host is not a loopback address (env MOCKSERVER_ADMIN_TOKEN)")
     serve.add_argument("--fixtures", type=Path, help="preload lifecycle fixtures from this folder")
+    serve.add_argument("--pending", type=int, default=0, metavar="N",
+                       help="preload N requests of every type waiting for a checker, from several makers")
     serve.add_argument("--examples", action="store_true",
                        help="preload the requests Capillary's documents show, under their documented ids")
     serve.add_argument("--jwt-secret", default=os.environ.get("MOCKSERVER_JWT_SECRET"))
@@ -74,7 +76,7 @@ def config_from(args: argparse.Namespace) -> MockConfig:
     return MockConfig(db=args.db, users_file=args.config, strict=args.strict, chain_calls=args.chain,
                       chain_allow=tuple(args.chain_allow), admin_token=args.admin_token or None,
                       webhooks=tuple(Subscription(u, headers) for u in args.webhook),
-                      fixtures_dir=args.fixtures, examples=args.examples,
+                      fixtures_dir=args.fixtures, examples=args.examples, pending_per_type=args.pending,
                       delivery=DeliveryPolicy(timeout_s=args.webhook_timeout, base_delay_s=args.webhook_delay,
                                               max_delay_s=args.webhook_max_delay, max_attempts=args.webhook_attempts),
                       **extra)

@@ -53,6 +53,7 @@ class MockConfig:
     chain_timeout_s: float = 10.0
     fixtures_dir: Path | None = None
     examples: bool = False  # preload the documents' own requests (see preload.py)
+    pending_per_type: int = 0  # preload this many waiting requests of every type (see preload.load_pending)
     journal: bool = True
 
     @property

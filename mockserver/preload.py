@@ -8,6 +8,8 @@ restarting on the same database adds nothing twice.
 from __future__ import annotations
 
 import json
+import uuid
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -15,7 +17,8 @@ from capillary_contract.loader import Contract
 from capillary_contract.types import RequestType
 from .store import Store
 from .state import MockState
-from capillary_contract.lifecycle import TERMINAL
+from capillary_contract.lifecycle import CREATE, NEW, TERMINAL, StepInputs, apply, transition
+from .identity import CAN_MAKE
 
 SEED_ORG = 51250
 # The create example's entity (seed 003); the documents give none for the other requests.
@@ -76,8 +79,37 @@ def load_fixture_requests(store: Store, folder: Path, types: dict[str, RequestTy
     return added
 
 
+PENDING_IDS = uuid.UUID("7d1c6f0e-3b7a-4c55-9a54-2f3c1b0e9d11")  # namespace of the --pending ids
+PENDING_SPACING_S = 7 * 60  # the preloaded requests were raised a few minutes apart, newest last
+
+
+def load_pending(state: MockState, per_type: int, org_id: int = SEED_ORG) -> int:
+    """`--pending N`: N requests of every type waiting for a checker, raised in turn by the org's
+    makers, each with its type's documented wrapped call, so a checker screen has several pages.
+    Ids are derived from (org, type, number), so every worker loading them stores them once."""
+    makers = [u for u in state.directory.users.values()  # a trusted integration's requests skip the checker
+              if u.org_id == org_id and u.can([CAN_MAKE]) and not u.trusted]
+    calls = {d["requestType"]: d["details"]["IntouchAPITask-Payload"] for d in seed_requests(state.contract)}
+    by_response_name = {t.response_name: t for t in state.types.values()}
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    added, step = 0, transition(NEW, CREATE)
+    with state.store.transaction() as tx:
+        for number in range(per_type):
+            for offset, (name, call) in enumerate(sorted(calls.items())):
+                maker = makers[(number + offset) % len(makers)]
+                at = now - timedelta(seconds=PENDING_SPACING_S * (per_type * len(calls) - number * len(calls) - offset))
+                document = {"requestId": str(uuid.uuid5(PENDING_IDS, f"{org_id}/{name}/{number}")),
+                            "userId": maker.user_id, "userName": maker.email, "requestType": name, "state": NEW,
+                            "startTime": at.strftime("%Y-%m-%dT%H:%M:%S"), "endTime": None,
+                            "details": {"IntouchAPITask-Payload": call}}
+                document = apply(document, step, StepInputs(), document["startTime"])
+                added += tx.create_request(org_id, by_response_name[name].url_name, document, SEED_ENTITY,
+                                           if_missing=True)
+    return added
+
+
 def load_configured(state: MockState) -> None:
-    """The data the mock was started with (`--examples`, `--fixtures`); idempotent, so every
+    """The data the mock was started with (`--examples`, `--fixtures`, `--pending`); idempotent, so every
     worker may run it at start-up, and `POST /__admin/reset?preload=true` runs it again."""
     if state.config.examples:
         from .api_legacy import preload_seed_requests
@@ -85,3 +117,5 @@ def load_configured(state: MockState) -> None:
         preload_seed_requests(state.store, state.contract)
     if state.config.fixtures_dir is not None:
         load_fixture_requests(state.store, state.config.fixtures_dir, state.types)
+    if state.config.pending_per_type:
+        load_pending(state, state.config.pending_per_type)

@@ -95,3 +95,26 @@ def test_the_token_endpoint_is_a_login_for_browser_apps(live_mock):
     answer = requests.get(live_mock.base_url + WORKFLOW + "/requests", timeout=10,
                           headers={token["header"]: token["token"], "X-CAP-API-AUTH-ORG-ID": "51250"})
     assert answer.status_code == 200
+
+
+def test_pending_preload_fills_more_than_a_page_per_type_from_several_makers(tmp_path):
+    from mockserver.config import MockConfig
+    from mockserver.testing import serve_in_thread
+    config = MockConfig(db=str(tmp_path / "s.db"), strict=True, dispatch=False, pending_per_type=4)
+    with serve_in_thread(config) as mock:
+        types = mock.app.extensions["mockserver"].types
+        page = requests.get(mock.base_url + WORKFLOW + "/requests", params={"states": "AdminTask", "limit": 100},
+                            headers=mock.headers("checker"), timeout=10).json()
+        assert page["pagination"]["totalElements"] == 4 * len(types) > 10  # the default page is 10
+        for rtype in types.values():
+            mine = [d for d in page["data"] if d["requestType"] == rtype.response_name]
+            assert len(mine) == 4 and len({d["userId"] for d in mine}) > 1, rtype.url_name
+        first = page["data"][-1]
+        decision = {"requestId": first["requestId"], "actionName": "AdminTask",
+                    "payload": {"AdminTask-Payload": {"actionDecision": "approved", "actionMessage": "ok"}}}
+        url_type = next(t.url_name for t in types.values() if t.response_name == first["requestType"])
+        decided = requests.put(mock.base_url + WORKFLOW + f"/{url_type}", json=decision,
+                               headers=mock.headers("checker"), timeout=10)
+        assert decided.status_code == 200 and decided.json()["data"]["state"] in ("approved", "failed")
+    with serve_in_thread(config) as again:  # a restart (or another worker) adds nothing twice
+        assert requests.get(again.base_url + "/__admin/health", timeout=10).json()["requests"] == 4 * len(types)

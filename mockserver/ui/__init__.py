@@ -37,7 +37,7 @@ def page_model(state: MockState) -> dict[str, Any]:
         "states": state.contract.spec["components"]["schemas"]["RequestState"]["enum"],
         "pending": PENDING,
         "steps": list(steps),
-        "preloaded": bool(state.config.examples or state.config.fixtures_dir),
+        "preloaded": bool(state.config.examples or state.config.fixtures_dir or state.config.pending_per_type),
         "workflowBase": BASE,
         "quietHeader": QUIET_HEADER,
         "messageMaxLength": decision["actionMessage"]["maxLength"],
