@@ -13,13 +13,14 @@ import functools
 import os
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Flask, g
 
 from capillary_contract.loader import Contract, SchemaValidator, Violation, load_contract
 from .identity import DEFAULT_ORG, DEFAULT_USERS, User
+from .config import MockConfig, zone_of
 from .state import mock_state
 from .store import LogQuery, RecordQuery, Store, Transaction
 
@@ -131,7 +132,7 @@ class Batch:
 
 def _batch() -> Batch:
     state, checked = mock_state(), g.checked
-    return Batch(vocabulary(state.contract), checked.user, checked.user.org_id, now(),
+    return Batch(vocabulary(state.contract), checked.user, checked.user.org_id, now(state.config.timezone),
                  functools.partial(series_known, state.config))
 
 
@@ -143,9 +144,9 @@ def _answer(batch: Batch, results: list[Item]) -> Any:
     return (body, 400) if code == 500 else body
 
 
-def now() -> str:
-    """Time as v1.1 writes it (`LegacyDate`), UTC."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+def now(zone: str = MockConfig.timezone) -> str:
+    """Time as v1.1 writes it (`LegacyDate`), in the mock's zone (`--timezone`)."""
+    return datetime.now(zone_of(zone)).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def series_known(config: Any, series: str) -> bool:
@@ -378,7 +379,7 @@ def get_logs() -> Any:
 
 # -- the seed's requests -------------------------------------------------------------------
 def preload_seed_requests(store: Store, contract: Contract | None = None, org_id: int = DEFAULT_ORG,
-                          maker: User | None = None) -> list[str]:
+                          maker: User | None = None, zone: str = MockConfig.timezone) -> list[str]:
     """Put in place, PENDING and added by `maker`, the requests that the spec's seed approvals
     (`x-seed` examples of approveLegacyRequests) decide, so approving them with those bodies
     answers exactly the seed's responses. Idempotent (every worker may run it at start-up): an
@@ -392,7 +393,7 @@ def preload_seed_requests(store: Store, contract: Contract | None = None, org_id
     adds = contract.operations["addLegacyRequests"].raw["requestBody"]["content"]["application/json"]["examples"]
     added = [item for ex in adds.values() for item in ex["value"]["root"]["request"]]
     keys = vocabulary(contract).customer_keys
-    batch = Batch(vocabulary(contract), maker, org_id, now(), None)
+    batch = Batch(vocabulary(contract), maker, org_id, now(zone), None)
     ids = []
     with store.transaction() as tx:
         for name, ask in asks.items():

@@ -11,7 +11,7 @@ from typing import Any
 
 from capillary_contract.loader import select_spec
 
-from .config import DEFAULT_DB, DeliveryPolicy, MockConfig, Subscription
+from .config import DEFAULT_DB, DeliveryPolicy, MockConfig, Subscription, zone_of
 from .front import APP_THREADS
 from .identity import Directory
 
@@ -22,6 +22,14 @@ def _header(text: str) -> tuple[str, str]:
     if not sep or not name.strip():
         raise argparse.ArgumentTypeError(f"expected 'Name: value', got {text!r}")
     return name.strip(), value.strip()
+
+
+def _zone(text: str) -> str:
+    try:
+        zone_of(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="require this token (header X-Mock-Admin-Token, or Authorization: Bearer) on /__admin/*"
                        " except health; needed when --host is not a loopback address (env MOCKSERVER_ADMIN_TOKEN)")
     serve.add_argument("--fixtures", type=Path, help="preload lifecycle fixtures from this folder")
+    serve.add_argument("--timezone", type=_zone, default=MockConfig.timezone,
+                       help="zone of the times written without an offset (default %(default)s, IST, as in "
+                            "Capillary's documents): UTC, an offset like +05:30, or a name like Asia/Kolkata")
     serve.add_argument("--pending", type=int, default=0, metavar="N",
                        help="preload N requests of every type waiting for a checker, from several makers")
     serve.add_argument("--examples", action="store_true",
@@ -76,7 +87,7 @@ def config_from(args: argparse.Namespace) -> MockConfig:
     return MockConfig(db=args.db, users_file=args.config, strict=args.strict, chain_calls=args.chain,
                       chain_allow=tuple(args.chain_allow), admin_token=args.admin_token or None,
                       webhooks=tuple(Subscription(u, headers) for u in args.webhook),
-                      fixtures_dir=args.fixtures, examples=args.examples, pending_per_type=args.pending,
+                      fixtures_dir=args.fixtures, examples=args.examples, pending_per_type=args.pending, timezone=args.timezone,
                       delivery=DeliveryPolicy(timeout_s=args.webhook_timeout, base_delay_s=args.webhook_delay,
                                               max_delay_s=args.webhook_max_delay, max_attempts=args.webhook_attempts),
                       **extra)

@@ -5,8 +5,11 @@ as they like and the CLI only has to fill it in from flags.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from datetime import timedelta, timezone, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .store import process_local
 
@@ -53,6 +56,9 @@ class MockConfig:
     chain_timeout_s: float = 10.0
     fixtures_dir: Path | None = None
     examples: bool = False  # preload the documents' own requests (see preload.py)
+    # The zone of the times the APIs write without an offset (startTime, endTime, v1.1 dates). The
+    # documents' times are Capillary's cluster local time, IST; see zone_of for the forms taken.
+    timezone: str = "+05:30"
     pending_per_type: int = 0  # preload this many waiting requests of every type (see preload.load_pending)
     journal: bool = True
 
@@ -60,3 +66,20 @@ class MockConfig:
     def in_memory(self) -> bool:
         """The database lives in one process (the store says which locations do)."""
         return process_local(self.db)
+
+
+def zone_of(text: str) -> tzinfo:
+    """`UTC`, an offset such as `+05:30`, or an IANA name such as `Asia/Kolkata`; ValueError otherwise."""
+    if text.upper() in ("UTC", "Z"):
+        return timezone.utc
+    offset = re.fullmatch(r"([+-])(\d{2}):?(\d{2})", text)
+    if offset:
+        sign, hours, minutes = offset.groups()
+        delta = timedelta(hours=int(hours), minutes=int(minutes))
+        if delta >= timedelta(hours=24):
+            raise ValueError(f"{text!r}: an offset is less than 24 hours")
+        return timezone(-delta if sign == "-" else delta)
+    try:
+        return ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{text!r} is not UTC, an offset like +05:30, or a zone name like Asia/Kolkata") from None

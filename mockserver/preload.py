@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -91,7 +91,7 @@ def load_pending(state: MockState, per_type: int, org_id: int = SEED_ORG) -> int
               if u.org_id == org_id and u.can([CAN_MAKE]) and not u.trusted]
     calls = {d["requestType"]: d["details"]["IntouchAPITask-Payload"] for d in seed_requests(state.contract)}
     by_response_name = {t.response_name: t for t in state.types.values()}
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = state.local_now().replace(microsecond=0)
     added, step = 0, transition(NEW, CREATE)
     with state.store.transaction() as tx:
         for number in range(per_type):
@@ -114,7 +114,7 @@ def load_configured(state: MockState) -> None:
     if state.config.examples:
         from .api_legacy import preload_seed_requests
         load_documents(state.store, state.contract, state.types)
-        preload_seed_requests(state.store, state.contract)
+        preload_seed_requests(state.store, state.contract, zone=state.config.timezone)
     if state.config.fixtures_dir is not None:
         load_fixture_requests(state.store, state.config.fixtures_dir, state.types)
     if state.config.pending_per_type:

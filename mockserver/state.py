@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 import time
 
 from flask import current_app
 
-from .config import MockConfig
+from .config import MockConfig, zone_of
 from capillary_contract.loader import Contract
 from .identity import Directory
 from .journal import JournalBuffer
@@ -31,10 +31,13 @@ class MockState:
     journal: JournalBuffer
     claims: ClaimKeeper
 
-    @staticmethod
-    def now() -> str:
-        """Time as the documents write it: to the second, no zone (UTC here)."""
-        return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    def local_now(self) -> datetime:
+        """Now in the configured zone (`--timezone`, IST by default, as the documents' times are)."""
+        return datetime.now(zone_of(self.config.timezone))
+
+    def now(self) -> str:
+        """Time as the documents write it: to the second, local to the cluster, no zone written."""
+        return self.local_now().strftime("%Y-%m-%dT%H:%M:%S")
 
     @staticmethod
     def now_ms() -> int:

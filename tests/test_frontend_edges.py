@@ -118,3 +118,24 @@ def test_pending_preload_fills_more_than_a_page_per_type_from_several_makers(tmp
         assert decided.status_code == 200 and decided.json()["data"]["state"] in ("approved", "failed")
     with serve_in_thread(config) as again:  # a restart (or another worker) adds nothing twice
         assert requests.get(again.base_url + "/__admin/health", timeout=10).json()["requests"] == 4 * len(types)
+
+
+def test_times_are_written_in_the_configured_zone_ist_by_default(tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    from mockserver.config import MockConfig, zone_of
+    from mockserver.testing import serve_in_thread
+    assert MockConfig().timezone == "+05:30"
+    assert zone_of("Asia/Kolkata").utcoffset(datetime(2024, 1, 1)) == timedelta(hours=5, minutes=30)
+    for zone, offset in (("+05:30", timedelta(hours=5, minutes=30)), ("UTC", timedelta(0))):
+        config = MockConfig(db=str(tmp_path / f"{offset.seconds}.db"), strict=True, dispatch=False,
+                            timezone=zone, pending_per_type=1)
+        with serve_in_thread(config) as mock:
+            page = requests.get(mock.base_url + WORKFLOW + "/requests", headers=mock.headers("checker"),
+                                timeout=10).json()
+            written = datetime.strptime(page["data"][0]["startTime"], "%Y-%m-%dT%H:%M:%S")
+            expected = datetime.now(timezone.utc).replace(tzinfo=None) + offset
+            assert abs(written - expected) < timedelta(minutes=10), (zone, written, expected)
+    import pytest
+    with pytest.raises(ValueError):
+        zone_of("Mars/Olympus")
