@@ -13,8 +13,8 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from flask import Flask, Response, g, request
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from flask import Flask, Response, current_app, g, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from .config import MockConfig
 from capillary_contract.loader import load_contract
@@ -30,6 +30,7 @@ from .ui import QUIET_HEADER
 from .validation import RequestValidator
 
 log = logging.getLogger("mockserver")
+access_log = logging.getLogger("mockserver.access")
 # CORS for Capillary's APIs only: a front end on another origin calls them with its users' credentials,
 # so the origin is reflected (a `*` forbids credentials) and so are the headers a preflight asks for.
 # The admin API gets no CORS at all: a page a developer happens to open must not reset or read the mock.
@@ -162,12 +163,27 @@ def _api_error(error: ApiError) -> Response:
 
 def _http_error(error: HTTPException) -> Response:
     status = error.code or 500
-    detail = {404: "no such operation", 405: f"{request.method} is not allowed here",
+    detail = {404: _no_route(), 405: f"{request.method} is not allowed here",
               413: "the body is larger than the mock accepts"}.get(status, error.description)
     response = _api_error(ApiError.of(status, None, None, detail))
     if status == 405:  # RFC 9110: a 405 names the methods the resource allows
         response.headers["Allow"] = ", ".join(sorted(getattr(error, "valid_methods", None) or ()))
     return response
+
+
+def _no_route() -> str:
+    """A 404's detail: no such route, and the likely slip when there is one (a trailing slash)."""
+    path = request.path
+    if len(path) > 1 and path.endswith("/"):
+        try:
+            current_app.url_map.bind("").match(path.rstrip("/"), method=request.method)
+        except MethodNotAllowed:
+            return "no such route: drop the trailing slash"
+        except HTTPException:
+            pass
+        else:
+            return "no such route: drop the trailing slash"
+    return "no such route (GET /openapi.yaml lists the paths)"
 
 
 def _unexpected(error: Exception) -> Response:
@@ -208,9 +224,18 @@ def _finish_response(response: Response) -> Response:
     op = getattr(g, "operation", None)
     if state.config.strict and op is not None and response.mimetype == "application/json":
         response = _conform(op, response)
+    _access_log(response)
     if state.config.journal and not request.path.startswith("/__admin/") and QUIET_HEADER not in request.headers:
         _journal(state, response)
     return response
+
+
+def _access_log(response: Response) -> None:
+    """One line per answer (method, path, status, ms, user), so a developer sees what the mock did."""
+    checked = g.get("checked")
+    user = getattr(getattr(checked, "user", None), "username", None) or "-"
+    access_log.info("%s %s %s %.1fms %s", request.method, request.full_path.rstrip("?")[:500], response.status_code,
+                    (time.perf_counter() - g.get("started", time.perf_counter())) * 1000, user)
 
 
 def _conform(op: Any, response: Response) -> Response:

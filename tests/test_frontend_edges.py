@@ -139,3 +139,23 @@ def test_times_are_written_in_the_configured_zone_ist_by_default(tmp_path):
     import pytest
     with pytest.raises(ValueError):
         zone_of("Mars/Olympus")
+
+
+def test_a_wrong_route_says_no_such_route_and_hints_at_a_trailing_slash(live_mock):
+    slash = requests.get(live_mock.base_url + WORKFLOW + "/requests/", headers=live_mock.headers("maker"), timeout=10)
+    assert slash.status_code == 404
+    assert slash.json()["errors"][0]["detail"] == "no such route: drop the trailing slash"
+    nowhere = requests.get(live_mock.base_url + WORKFLOW + "/nothing/here", headers=live_mock.headers("maker"), timeout=10)
+    assert nowhere.status_code == 404 and nowhere.json()["errors"][0]["detail"].startswith("no such route (")
+
+
+def test_every_answer_is_access_logged_with_method_path_status_ms_and_user(live_mock, caplog):
+    import logging
+    import re
+    with caplog.at_level(logging.INFO, logger="mockserver.access"):
+        requests.get(live_mock.base_url + WORKFLOW + "/requests?limit=1", headers=live_mock.headers("checker"), timeout=10)
+        requests.get(live_mock.base_url + "/__admin/health", timeout=10)
+    lines = [r.getMessage() for r in caplog.records if r.name == "mockserver.access"]
+    assert any(re.fullmatch(r"GET /api_gateway/v2/request-workflow/requests\?limit=1 200 \d+\.\dms checker", line)
+               for line in lines), lines
+    assert any(re.fullmatch(r"GET /__admin/health 200 \d+\.\dms -", line) for line in lines), lines
