@@ -159,3 +159,18 @@ def test_every_answer_is_access_logged_with_method_path_status_ms_and_user(live_
     assert any(re.fullmatch(r"GET /api_gateway/v2/request-workflow/requests\?limit=1 200 \d+\.\dms checker", line)
                for line in lines), lines
     assert any(re.fullmatch(r"GET /__admin/health 200 \d+\.\dms -", line) for line in lines), lines
+
+
+def test_the_readme_gives_an_accepted_create_body_for_every_type(live_mock):
+    import json
+    import re
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## For frontend developers", 1)[1].split("\n## ", 1)[0]
+    bodies = dict(re.findall(r"- `([A-Z-]+)` \(`[^`]+`\):\n  ```json\n  (.+)\n  ```", section))
+    types = live_mock.app.extensions["mockserver"].types
+    assert sorted(bodies) == sorted(types)
+    for url_type, text in bodies.items():
+        answer = requests.post(live_mock.base_url + WORKFLOW + f"/{url_type}", json=json.loads(text),
+                               headers=live_mock.headers("maker"), timeout=10)
+        assert answer.status_code == 200, (url_type, answer.text)
