@@ -77,6 +77,15 @@ def points_at_admin_api(url: str) -> bool:
     return resolved == "/__admin" or resolved.startswith("/__admin/")
 
 
+@bp.delete("/__admin/subscriptions/<subscriptionId>", endpoint="adminRemoveSubscription")
+def remove_subscription(subscriptionId: str) -> Any:
+    with mock_state().store.transaction() as tx:
+        removed = tx.remove_subscription(g.checked.params["subscriptionId"])
+    if removed is None:
+        raise ApiError.of(404, None, "subscriptionId", "no such subscription")
+    return removed
+
+
 @bp.get("/__admin/faults", endpoint="adminListFaults")
 def list_faults() -> Any:
     with mock_state().store.read() as reader:

@@ -174,3 +174,13 @@ def test_the_readme_gives_an_accepted_create_body_for_every_type(live_mock):
         answer = requests.post(live_mock.base_url + WORKFLOW + f"/{url_type}", json=json.loads(text),
                                headers=live_mock.headers("maker"), timeout=10)
         assert answer.status_code == 200, (url_type, answer.text)
+
+
+def test_a_subscription_can_be_removed(live_mock):
+    url = live_mock.base_url + "/__admin/subscriptions"
+    added = requests.post(url, json={"url": "http://127.0.0.1:9/hooks"}, timeout=10).json()
+    removed = requests.delete(f"{url}/{added['id']}", timeout=10)
+    assert removed.status_code == 200 and removed.json() == added
+    assert requests.get(url, timeout=10).json()["subscriptions"] == []
+    again = requests.delete(f"{url}/{added['id']}", timeout=10)
+    assert again.status_code == 404 and again.json()["details"] == ["subscriptionId: no such subscription"]

@@ -507,6 +507,14 @@ class SqliteSession:
                         (sub["id"], url, dumps(headers), sub["origin"]))
         return sub
 
+    def remove_subscription(self, subscription_id: str) -> dict[str, Any] | None:
+        """Remove a subscription and its deliveries (DELETE /__admin/subscriptions/{id}); None if unknown."""
+        found = next((s for s in self.list_subscriptions() if s["id"] == subscription_id), None)
+        if found is not None:
+            self._c.execute("DELETE FROM deliveries WHERE subscription_id = ?", (subscription_id,))
+            self._c.execute("DELETE FROM subscriptions WHERE id = ?", (subscription_id,))
+        return found
+
     def sync_startup_subscriptions(self, subscriptions: Iterable[tuple[str, dict[str, str]]]) -> None:
         """Make the 'startup' subscriptions those of this start's `--webhook` flags (idempotent): a
         flag given again keeps its id and its undelivered events; one no longer given is removed

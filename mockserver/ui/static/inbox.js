@@ -467,7 +467,13 @@ async function refreshEvents() {
 function renderEvents(events, subscriptions) {
   $("#subscriptions").replaceChildren(subscriptions.length
     ? h("div", { class: "subs" }, h("span", { class: "muted", style: "align-self:center" }, "Delivered to"),
-      subscriptions.map((s) => h("span", { class: "sub-chip mono" }, s.url, h("small", {}, s.origin))))
+      subscriptions.map((s) => h("span", { class: "sub-chip mono", dataset: { subscription: s.id } }, s.url, h("small", {}, s.origin),
+        h("button", { type: "button", class: "copy", title: "Remove this subscription", "aria-label": `Remove ${s.url}`,
+          onclick: async () => {
+            const answer = await admin("DELETE", `subscriptions/${encodeURIComponent(s.id)}`);
+            toast(answer.ok ? `Removed ${s.url}` : answer.problem, answer.ok ? "ok" : "error");
+            await refreshCurrent();
+          } }, "Remove"))))
     : h("div", { class: "subs" }, h("span", { class: "sub-chip" }, "No subscriptions: events are recorded, not delivered. Add one with ",
       h("code", {}, "--webhook URL"), " or ", h("code", {}, "POST /__admin/subscriptions"), ".")));
   const list = $("#event-list");
