@@ -24,7 +24,7 @@ from .journal import JournalBuffer
 from .preload import load_configured
 from capillary_contract.types import load_types
 from .state import EXTENSION, MockState, mock_state
-from .store import open_store
+from .store import StoreError, StoreFull, open_store
 from .store.claims import ClaimKeeper
 from .ui import QUIET_HEADER
 from .validation import RequestValidator
@@ -75,6 +75,7 @@ def create_app(config: MockConfig | None = None) -> Flask:
     app.before_request(_check_request)
     app.after_request(_finish_response)
     app.register_error_handler(ApiError, _api_error)
+    app.register_error_handler(StoreError, _store_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
     return app
@@ -184,6 +185,14 @@ def _no_route() -> str:
         else:
             return "no such route: drop the trailing slash"
     return "no such route (GET /openapi.yaml lists the paths)"
+
+
+def _store_error(error: StoreError) -> Response:
+    """The database is gone, replaced or full: 503 or 507 in the API's envelope, saying why."""
+    log.error("store failure on %s %s: %s", request.method, request.path, error)
+    response = _api_error(ApiError.of(507 if isinstance(error, StoreFull) else 503, None, None, str(error)))
+    response.headers["Retry-After"] = "1"
+    return response
 
 
 def _unexpected(error: Exception) -> Response:

@@ -28,6 +28,8 @@ LEGACY_STATUS = {
     405: "Method not allowed",
     413: "Invalid request",
     415: "Invalid request",
+    503: "Service unavailable",
+    507: "Insufficient storage",
 }
 
 
@@ -104,4 +106,5 @@ def _admin_message(status: int) -> str:
     return {400: "invalid request", 401: "unauthorized", 403: "forbidden", 404: "not found",
             405: "method not allowed", 408: "request timeout", 413: "body too large",
             415: "body must be application/json", 431: "request head too large",
-            501: "not implemented", 505: "HTTP version not supported"}.get(status, "error")
+            501: "not implemented", 503: "storage unavailable", 505: "HTTP version not supported",
+            507: "storage full"}.get(status, "error")

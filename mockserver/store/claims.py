@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import threading
+import weakref
 from typing import Iterator
 
 from .base import CLAIM_TTL_S, Store
@@ -24,10 +25,9 @@ class ClaimKeeper:
     """Renews the claims this process holds on one store."""
 
     def __init__(self, store: Store, ttl_s: float = CLAIM_TTL_S):
-        self._store, self._ttl = store, ttl_s
+        self.store, self.ttl_s = store, ttl_s
         self._held: set[str] = set()
         self._lock = threading.Lock()
-        self._wake = threading.Event()
         self._pid = -1
 
     @contextlib.contextmanager
@@ -37,7 +37,8 @@ class ClaimKeeper:
             if self._pid != os.getpid():  # first use in this process (a forked worker starts its own thread)
                 self._pid = os.getpid()
                 self._held = set()
-                threading.Thread(target=self._run, name="claim-keeper", daemon=True).start()
+                threading.Thread(target=_renew_loop, args=(weakref.ref(self), self.ttl_s), name="claim-keeper",
+                                 daemon=True).start()
             self._held.add(token)
         try:
             yield
@@ -45,15 +46,23 @@ class ClaimKeeper:
             with self._lock:
                 self._held.discard(token)
 
-    def _run(self) -> None:
-        while not getattr(self._store, "closed", False):
-            self._wake.wait(self._ttl / 3)
-            with self._lock:
-                tokens = list(self._held)
-            if not tokens:
-                continue
-            try:
-                with self._store.transaction() as tx:
-                    tx.renew_claims(tokens, self._ttl)
-            except Exception:  # the next round tries again; a claim lapses only after CLAIM_TTL_S
-                log.warning("could not renew %d claim(s)", len(tokens), exc_info=True)
+    def renew(self) -> None:
+        with self._lock:
+            tokens = list(self._held)
+        if tokens:
+            with self.store.transaction() as tx:
+                tx.renew_claims(tokens, self.ttl_s)
+
+
+def _renew_loop(ref: "weakref.ref[ClaimKeeper]", ttl_s: float) -> None:
+    """Until the keeper is dropped or its store closed (a weak reference: the thread keeps neither alive)."""
+    stop = threading.Event()
+    while not stop.wait(ttl_s / 3):
+        keeper = ref()
+        if keeper is None or getattr(keeper.store, "closed", False):
+            return
+        try:
+            keeper.renew()
+        except Exception:  # the next round tries again; a claim lapses only after CLAIM_TTL_S
+            log.warning("could not renew claims", exc_info=True)
+        del keeper

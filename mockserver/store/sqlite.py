@@ -22,6 +22,7 @@ import uuid
 import weakref
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import quote
 from typing import Any, Callable, Iterable, Iterator
 
 from capillary_contract.lifecycle import PENDING as AWAITING_CHECKER
@@ -86,7 +87,7 @@ class SqliteStore:
         if not self._memory:
             Path(location).parent.mkdir(parents=True, exist_ok=True)
         with self._translated(), self._locked():
-            migrate(self._conn())
+            migrate(self._conn(create=True))
         if not self._memory:
             stat = os.stat(location)
             self._identity = (stat.st_dev, stat.st_ino)
@@ -96,8 +97,12 @@ class SqliteStore:
         return self._closed.is_set()
 
     # -- connections -------------------------------------------------------------------
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.location, isolation_level=None, check_same_thread=False, timeout=30.0)
+    def _connect(self, create: bool) -> sqlite3.Connection:
+        # Only the store's first connection may create the file: a later one finding it gone must fail,
+        # not start an empty database that a restart would then take for the state.
+        target = self.location if self._memory or create else f"file:{quote(os.path.abspath(self.location))}?mode=rw"
+        conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False, timeout=30.0,
+                               uri=not (self._memory or create))
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA busy_timeout = 30000")
         if not self._memory:
@@ -115,12 +120,12 @@ class SqliteStore:
         threading.Thread(target=_checkpoint_loop, args=(weakref.ref(self), self.location, self._closed),
                          name="wal-checkpoint", daemon=True).start()
 
-    def _conn(self) -> sqlite3.Connection:
+    def _conn(self, create: bool = False) -> sqlite3.Connection:
         if self._closed.is_set():
             raise StoreUnavailable("the store is closed")
         if self._memory:
             if self._shared is None:
-                self._shared = self._connect()
+                self._shared = self._connect(create)
             return self._shared
         if os.getpid() != self._pid:  # forked (gunicorn worker): never reuse the parent's handles
             self._local = threading.local()
@@ -130,7 +135,7 @@ class SqliteStore:
             self._pid = os.getpid()
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self._local.conn = self._connect()
+            conn = self._local.conn = self._connect(create)
         return conn
 
     def _check_file(self) -> None:
@@ -148,22 +153,23 @@ class SqliteStore:
     @contextlib.contextmanager
     def transaction(self) -> Iterator["SqliteSession"]:
         """One write transaction: taken at once (BEGIN IMMEDIATE), committed or rolled back whole."""
-        with self._translated(), self._locked(), self._writer():
+        with self._translated(), self._locked():
             self._check_file()
-            conn = self._conn()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield SqliteSession(conn)
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-                raise
-            try:
-                conn.execute("COMMIT")
-            except sqlite3.Error:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-                raise
+            with self._writer():
+                conn = self._conn()
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield SqliteSession(conn)
+                except BaseException:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                    raise
+                try:
+                    conn.execute("COMMIT")
+                except sqlite3.Error:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                    raise
 
     @contextlib.contextmanager
     def read(self) -> Iterator["SqliteSession"]:

@@ -37,6 +37,9 @@ class Dispatcher:
         self._stop = threading.Event()
         self._busy: set[int] = set()
         self._busy_lock = threading.Lock()
+        # Tries whose result could not be written (a full disk...): the delivery still waits its
+        # back-off before the next try, instead of being sent again at every round.
+        self._unrecorded: dict[int, tuple[int, float]] = {}  # delivery id -> (such tries, not before)
         self._lease_renew_at = 0.0
         self._pool = ThreadPoolExecutor(senders, thread_name_prefix="webhook-send")
 
@@ -85,11 +88,12 @@ class Dispatcher:
             return LEASE_TTL_S / 3
         with self._busy_lock:
             busy = set(self._busy)
+            held = {i for i, (_, not_before) in self._unrecorded.items() if not_before > now}
         free = self.senders - len(busy)
         with self.store.read() as reader:
-            batch = reader.due_deliveries(now, busy, free) if free > 0 else []
+            batch = reader.due_deliveries(now, busy | held, free) if free > 0 else []
             busy |= {d.id for d in batch}
-            next_at = reader.next_due_at(busy)
+            next_at = reader.next_due_at(busy | held)
         for delivery in batch:
             with self._busy_lock:
                 self._busy.add(delivery.id)
@@ -105,8 +109,15 @@ class Dispatcher:
             verdict = policy.judge(self.rules, attempt.status, delivery.attempts + 1, attempt.final)
             with self.store.transaction() as tx:
                 tx.record_attempt(delivery.id, attempt, verdict.state, verdict.retry_in_s)
-        except Exception:  # unrecorded: the delivery stays pending and is sent again
+        except Exception:  # unrecorded: the delivery stays pending and is sent again after a back-off
+            with self._busy_lock:
+                tries = self._unrecorded.get(delivery.id, (0, 0.0))[0] + 1
+                self._unrecorded[delivery.id] = (
+                    tries, time.time() + policy.backoff_s(self.rules, delivery.attempts + tries))
             log.exception("webhook delivery %s could not be recorded", delivery.id)
+        else:
+            with self._busy_lock:
+                self._unrecorded.pop(delivery.id, None)
         finally:
             with self._busy_lock:
                 self._busy.discard(delivery.id)
