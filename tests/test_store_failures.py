@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 import requests
@@ -28,16 +28,25 @@ def _legacy_add(base_url: str) -> requests.Response:
                          headers=auth("maker"), timeout=30)
 
 
+def _until(status: int, call: Callable[[], requests.Response], tries: int = 50) -> requests.Response:
+    """`call` until it answers `status`: on a full disk a small write may still fit, and uses up the rest."""
+    for _ in range(tries):
+        answer = call()
+        if answer.status_code == status:
+            break
+    return answer
+
+
 def _assert_unavailable_everywhere(served: ServedMock, status: int) -> None:
     """Each API family answers `status` in its own envelope, naming no Python exception."""
     client = served.client()
-    v2 = client.create("EARN-BADGE", body_for("EARN-BADGE"))
+    v2 = _until(status, lambda: client.create("EARN-BADGE", body_for("EARN-BADGE")))
     assert v2.status_code == status, v2.text
     assert v2.json()["errors"][0]["status"] is False
-    legacy = _legacy_add(served.base_url)
+    legacy = _until(status, lambda: _legacy_add(served.base_url))
     assert legacy.status_code == status, legacy.text
     assert legacy.json()["response"]["status"]["success"] == "false"
-    admin = client.admin("POST", "faults", json={"outcome": "failure"})
+    admin = _until(status, lambda: client.admin("POST", "faults", json={"outcome": "failure"}))
     assert admin.status_code == status, admin.text
     assert "error" in admin.json()
     for answer in (v2, legacy, admin):
@@ -117,12 +126,13 @@ def test_a_full_disk_answers_507_in_each_envelope_and_recovers_when_space_return
         assert made > 0
         assert refused.status_code == 507, refused.text
         _assert_unavailable_everywhere(served, 507)
-        assert client.admin("GET", "health").json()["requests"] == made  # reads still work
+        stored = client.admin("GET", "health").json()["requests"]  # reads still work
+        assert stored >= made
         filler.unlink()
         again = client.create("EARN-BADGE", body_for("EARN-BADGE"))
         assert again.status_code == 200, again.text
         assert client.get(again.json()["data"]["requestId"]).status_code == 200
-        assert client.admin("GET", "health").json()["requests"] == made + 1
+        assert client.admin("GET", "health").json()["requests"] == stored + 1
 
 
 def test_a_delivery_whose_result_cannot_be_recorded_backs_off(tmp_path) -> None:
