@@ -14,6 +14,7 @@ from capillary_contract.loader import select_spec
 from .config import DEFAULT_DB, DeliveryPolicy, MockConfig, Subscription, zone_of
 from .front import APP_THREADS
 from .identity import Directory
+from .store import StoreError, is_postgres, open_store
 
 
 
@@ -38,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the mock (gunicorn)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=4010)
-    serve.add_argument("--db", default=DEFAULT_DB, help="SQLite file, or :memory: for a throwaway run")
+    serve.add_argument("--db", default=DEFAULT_DB, help="SQLite file, :memory: for a throwaway run, or postgresql://user:password@host:port/dbname,"
+                       " a database several replicas share")
     serve.add_argument("--spec", type=Path, help="the contract to serve (default: $CAPILLARY_OPENAPI, else the "
                        "kit's own openapi.yaml)")
     serve.add_argument("--webhook", action="append", default=[], metavar="URL", help="deliver events to URL (repeatable)")
@@ -121,6 +123,12 @@ def serve(args: argparse.Namespace) -> int:
     if config.in_memory and workers > 1:
         print("mockserver: --db :memory: lives in one process; serving with 1 worker", file=sys.stderr)
         workers = 1
+    if is_postgres(config.db):  # a database that cannot be used is said once, here, not by every worker
+        try:
+            open_store(config).close()
+        except StoreError as exc:
+            print(f"mockserver: {exc}", file=sys.stderr)
+            return 2
     return run(config, host=args.host, port=args.port, workers=workers, threads=args.threads)
 
 

@@ -21,7 +21,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -60,6 +60,21 @@ def system_user() -> pwd.struct_passwd:
     return pwd.getpwnam(FALLBACK_SYSTEM_USER)
 
 
+def as_user(user: pwd.struct_passwd, *command: str) -> list[str]:
+    """`command` run as `user` when we are root (the kernel sends it SIGINT if we die), else as is."""
+    if os.geteuid() != 0:
+        return [*command]
+    return ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups", "--pdeathsig=INT",
+            "--", *command]
+
+
+def private_dir(user: pwd.struct_passwd, prefix: str) -> Path:
+    """A new temp dir that only `user` (and root) can enter."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    os.chown(root, user.pw_uid, user.pw_gid)
+    return root
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -75,7 +90,6 @@ class Cluster:
     bindir: Path
     user: pwd.struct_passwd
     process: subprocess.Popen | None = None
-    databases: list[str] = field(default_factory=list)
 
     @property
     def data(self) -> Path:
@@ -89,10 +103,7 @@ class Cluster:
         return f"postgresql://{ROLE}:{PASSWORD}@127.0.0.1:{self.port}/{database}"
 
     def _as_user(self, *command: str) -> list[str]:
-        if os.geteuid() != 0:
-            return [*command]
-        return ["setpriv", f"--reuid={self.user.pw_uid}", f"--regid={self.user.pw_gid}", "--clear-groups",
-                "--pdeathsig=INT", "--", *command]
+        return as_user(self.user, *command)
 
     def sql(self, statement: str, database: str = "postgres") -> str:
         """Run one statement as the cluster's superuser over the unix socket; its output."""
@@ -109,13 +120,7 @@ class Cluster:
         if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
             raise ValueError(f"not a plain database name: {name!r}")
         self.sql(f"CREATE DATABASE {name} OWNER {ROLE} TEMPLATE template0")
-        self.databases.append(name)
         return self.url(name)
-
-    def drop_database(self, name: str) -> None:
-        self.sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        with contextlib.suppress(ValueError):
-            self.databases.remove(name)
 
     def start(self, settings: dict[str, str]) -> None:
         options = {"listen_addresses": "127.0.0.1", "port": str(self.port),
@@ -160,6 +165,14 @@ class Cluster:
         return ""
 
 
+def wipe(url: str) -> None:
+    """Make the database empty again (as its owner): every table, sequence and type of the mock goes."""
+    import psycopg  # only where a cluster is used
+
+    with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+        conn.execute(f"DROP SCHEMA public CASCADE; CREATE SCHEMA public AUTHORIZATION {ROLE}")
+
+
 def _initdb(cluster: Cluster) -> None:
     password_file = cluster.root / "superuser.pw"
     password_file.write_text(PASSWORD + "\n")
@@ -178,8 +191,7 @@ def _initdb(cluster: Cluster) -> None:
 def postgres_cluster(settings: dict[str, str] | None = None) -> Iterator[Cluster]:
     """initdb + start a cluster as an unprivileged user; stopped and removed when the block ends."""
     user = system_user()
-    root = Path(tempfile.mkdtemp(prefix="capillary-pg-"))
-    os.chown(root, user.pw_uid, user.pw_gid)
+    root = private_dir(user, "capillary-pg-")
     cluster = Cluster(root=root, port=_free_port(), bindir=server_bindir(), user=user)
     try:
         _initdb(cluster)

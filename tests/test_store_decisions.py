@@ -1,6 +1,6 @@
 """Single-winner decisions live in the store's queries, not in a lock: two servers on one SQLite
-file, a worker that dies or stalls mid-approval, a reset under an approval (issue 9; issue 11,
-items 5 and 8). Every mock here is a real `mockserver serve` on 127.0.0.1."""
+file (then on one PostgreSQL database), a worker that dies or stalls mid-approval, a reset under an
+approval (issue 9; issue 11, items 5 and 8). Every mock here is a real `mockserver serve` on 127.0.0.1."""
 from __future__ import annotations
 
 import contextlib
@@ -20,10 +20,10 @@ from mockserver.store import CLAIM_TTL_S, open_store
 
 
 @contextlib.contextmanager
-def served(tmp_path, *args: str) -> Iterator[ServedMock]:
-    """One worker process with threads: it answers while an approval waits, and its pid is the
-    approving one."""
-    mock = start_served(tmp_path, "--workers", "1", "--threads", "4", *args)
+def served(tmp_path, db: str, *args: str) -> Iterator[ServedMock]:
+    """One worker process with threads on the store `db`: it answers while an approval waits, and
+    its pid is the approving one."""
+    mock = start_served(tmp_path, "--workers", "1", "--threads", "4", *args, db=db)
     try:
         yield mock
     finally:
@@ -74,17 +74,17 @@ def until(answer: Callable[[], requests.Response], done: Callable[[requests.Resp
         time.sleep(0.2)
 
 
-def test_a_late_decision_from_a_second_server_loses_with_409_and_one_terminal_event(tmp_path) -> None:
+def test_a_late_decision_from_a_second_server_loses_with_409_and_one_terminal_event(tmp_path, store_url) -> None:
     """Server A approves slowly; server B starts on the same file. B's start frees nothing (B's
     reject is 409 while A's worker lives); once A's worker stalls past the claim's lifetime, B's
     reject wins, and A's approval, when it resumes, is refused: 409 2002, one terminal event."""
-    with served(tmp_path) as a:
+    with served(tmp_path, store_url) as a:
         client_a = a.client()
         pending = client_a.pending("EARN-BADGE")
         request_id = pending["requestId"]
         a_worker = worker_pid(client_a)
         approval, result = slow_approval(client_a, request_id, 15000)
-        with served(tmp_path) as b:
+        with served(tmp_path, store_url) as b:
             client_b = b.client()
             under_way = client_b.decide("EARN-BADGE", request_id, "rejected")
             assert under_way.status_code == 409, under_way.text
@@ -105,11 +105,11 @@ def test_a_late_decision_from_a_second_server_loses_with_409_and_one_terminal_ev
             assert client_a.get(request_id).json()["data"]["state"] == "rejected"
 
 
-def test_a_worker_killed_mid_approval_does_not_leave_the_request_stuck(tmp_path) -> None:
+def test_a_worker_killed_mid_approval_does_not_leave_the_request_stuck(tmp_path, store_url) -> None:
     """Issue 11, item 5: kill -9 of the worker (as gunicorn's time-out kill does) while it waits on
     the wrapped call; gunicorn starts a new worker, and the request can be decided again as soon as
     the dead worker's claim lapses, instead of answering 409 "under way" until a restart."""
-    with served(tmp_path) as mock:
+    with served(tmp_path, store_url) as mock:
         client = mock.client()
         request_id = client.pending("EARN-BADGE")["requestId"]
         victim = worker_pid(client)
@@ -124,10 +124,10 @@ def test_a_worker_killed_mid_approval_does_not_leave_the_request_stuck(tmp_path)
         assert states(client, request_id) == ["AdminTask", "approved"]
 
 
-def test_a_reset_during_an_approval_leaves_no_event_for_the_deleted_request(tmp_path) -> None:
+def test_a_reset_during_an_approval_leaves_no_event_for_the_deleted_request(tmp_path, store_url) -> None:
     """Issue 11, item 8: the approval finishes only if its request still waits under its claim;
     after a reset it is gone, so the approval answers 404 2007 and writes no event."""
-    with served(tmp_path) as mock:
+    with served(tmp_path, store_url) as mock:
         client = mock.client()
         request_id = client.pending("EARN-BADGE")["requestId"]
         approval, result = slow_approval(client, request_id, 3000)
@@ -142,8 +142,8 @@ def test_a_reset_during_an_approval_leaves_no_event_for_the_deleted_request(tmp_
 
 # -- the same rules at the store's level: two stores on one file ---------------------------------
 @pytest.fixture
-def two_stores(tmp_path) -> Iterator[tuple[Any, Any]]:
-    config = MockConfig(db=str(tmp_path / "state.db"))
+def two_stores(store_url) -> Iterator[tuple[Any, Any]]:
+    config = MockConfig(db=store_url)
     first, second = open_store(config), open_store(config)
     try:
         yield first, second
@@ -161,11 +161,11 @@ def test_a_lapsed_claim_taken_over_makes_the_first_finish_lose(two_stores) -> No
     with first.transaction() as tx:
         tx.create_request(51250, "EARN-BADGE", _document(), {})
     with first.transaction() as tx:
-        mine = tx.claim_decision("r-1", ttl_s=0.05)
+        mine = tx.claim_decision("r-1", ttl_s=1.0)  # long enough for the second store to connect, even loaded
     with second.transaction() as tx:
         assert tx.claim_decision("r-1") is None  # live: nobody else may take it
         assert tx.get_request(51250, "r-1").claimed
-    time.sleep(0.1)
+    time.sleep(1.1)
     with second.transaction() as tx:
         theirs = tx.claim_decision("r-1")
         assert theirs is not None

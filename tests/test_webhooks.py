@@ -1,5 +1,6 @@
-"""Webhook delivery end to end: a real strict mock on 127.0.0.1 with a real SQLite file, its
-dispatcher, and a real recording receiver on 127.0.0.1 scripted to fail in the documented ways.
+"""Webhook delivery end to end: a real strict mock on 127.0.0.1 with a real SQLite file (then a real
+PostgreSQL database), its dispatcher, and a real recording receiver on 127.0.0.1 scripted to fail in the
+documented ways.
 
 No sleeps: `GET /__admin/events?waitFor=...` blocks until deliveries settle.
 """
@@ -74,8 +75,9 @@ class Api:
 
 
 @contextlib.contextmanager
-def running(tmp_path: Any, rules: DeliveryPolicy = FAST, **config: Any) -> Iterator[tuple[RunningMock, Api]]:
-    with serve_in_thread(MockConfig(db=str(tmp_path / "state.db"), strict=True, delivery=rules, **config)) as mock:
+def running(db: str, rules: DeliveryPolicy = FAST, **config: Any) -> Iterator[tuple[RunningMock, Api]]:
+    """A mock with its dispatcher on the store `db` (the `store_url` fixture: SQLite, then PostgreSQL)."""
+    with serve_in_thread(MockConfig(db=db, strict=True, delivery=rules, **config)) as mock:
         try:
             yield mock, Api(mock.base_url)
         finally:
@@ -105,9 +107,9 @@ def _assert_conforms(event: dict[str, Any]) -> None:
 
 # -- the whole sequence, every type ----------------------------------------------------------
 @pytest.mark.parametrize("url_type", list(CONTRACT.request_types))
-def test_each_type_sends_its_whole_lifecycle_once_in_order(tmp_path, url_type: str) -> None:
+def test_each_type_sends_its_whole_lifecycle_once_in_order(store_url, url_type: str) -> None:
     event_name = CONTRACT.request_types[url_type]["eventName"]
-    with Receiver() as hook, running(tmp_path) as (_, api):
+    with Receiver() as hook, running(store_url) as (_, api):
         subscription = api.subscribe(hook.url, HOOK_HEADERS)
         ids = {ending: _lifecycle(api, url_type, ending) for ending in ("approved", "rejected", "failed")}
         listed = api.settled()
@@ -136,8 +138,8 @@ def test_each_type_sends_its_whole_lifecycle_once_in_order(tmp_path, url_type: s
         assert arrival.headers["Content-Type"] == "application/json"
 
 
-def test_a_trusted_retro_request_sends_its_one_decided_event(tmp_path) -> None:
-    with Receiver() as hook, running(tmp_path) as (_, api):
+def test_a_trusted_retro_request_sends_its_one_decided_event(store_url) -> None:
+    with Receiver() as hook, running(store_url) as (_, api):
         api.subscribe(hook.url)
         document = api.create("RETRO-TRANSACTION", user="integration")
         api.settled()
@@ -149,8 +151,8 @@ def test_a_trusted_retro_request_sends_its_one_decided_event(tmp_path) -> None:
 
 
 # -- retries ----------------------------------------------------------------------------------
-def test_a_receiver_that_answers_503_twice_gets_each_event_once_more_after_recovery_in_order(tmp_path) -> None:
-    with Receiver(script=per_event(503, 503)) as hook, running(tmp_path) as (_, api):
+def test_a_receiver_that_answers_503_twice_gets_each_event_once_more_after_recovery_in_order(store_url) -> None:
+    with Receiver(script=per_event(503, 503)) as hook, running(store_url) as (_, api):
         api.subscribe(hook.url)
         ids = [_lifecycle(api, "POINTS-REDEMPTION", "approved"), _lifecycle(api, "GOODWILL-POINTS", "rejected")]
         listed = api.settled()
@@ -173,9 +175,9 @@ def test_a_receiver_that_answers_503_twice_gets_each_event_once_more_after_recov
 
 
 @pytest.mark.parametrize("status", [429, 500, 503])
-def test_retries_back_off_exponentially_and_stop_at_max_attempts(tmp_path, status: int) -> None:
+def test_retries_back_off_exponentially_and_stop_at_max_attempts(store_url, status: int) -> None:
     rules = DeliveryPolicy(timeout_s=5.0, base_delay_s=0.02, max_delay_s=0.05, max_attempts=4, poll_interval_s=0.01)
-    with Receiver(script=always(status)) as hook, running(tmp_path, rules) as (_, api):
+    with Receiver(script=always(status)) as hook, running(store_url, rules) as (_, api):
         api.subscribe(hook.url)
         api.create("GOODWILL-POINTS")
         (entry,) = api.settled()
@@ -189,8 +191,8 @@ def test_retries_back_off_exponentially_and_stop_at_max_attempts(tmp_path, statu
         assert starts[n] - starts[n - 1] >= min(0.02 * 2 ** (n - 1), 0.05) - 0.002
 
 
-def test_a_receiver_that_answers_400_gets_one_attempt(tmp_path) -> None:
-    with Receiver(script=always(400)) as hook, running(tmp_path) as (_, api):
+def test_a_receiver_that_answers_400_gets_one_attempt(store_url) -> None:
+    with Receiver(script=always(400)) as hook, running(store_url) as (_, api):
         api.subscribe(hook.url)
         request_id = _lifecycle(api, "POINTS-REDEMPTION", "approved")
         listed = api.settled()
@@ -204,9 +206,9 @@ def test_a_receiver_that_answers_400_gets_one_attempt(tmp_path) -> None:
     assert _states([r.body for r in hook.received], request_id) == ["AdminTask", "approved"]
 
 
-def test_a_time_out_is_retried(tmp_path) -> None:
+def test_a_time_out_is_retried(store_url) -> None:
     rules = DeliveryPolicy(timeout_s=0.2, base_delay_s=0.01, max_delay_s=0.05, max_attempts=5, poll_interval_s=0.01)
-    with Receiver(script=per_event(Answer(200, delay_s=1.0))) as hook, running(tmp_path, rules) as (_, api):
+    with Receiver(script=per_event(Answer(200, delay_s=1.0))) as hook, running(store_url, rules) as (_, api):
         api.subscribe(hook.url)
         api.create("EARN-BADGE")
         (entry,) = api.settled()
@@ -219,11 +221,11 @@ def test_a_time_out_is_retried(tmp_path) -> None:
 
 
 # -- a receiver that is down ------------------------------------------------------------------
-def test_a_receiver_down_while_requests_are_made_receives_everything_once_it_starts(tmp_path) -> None:
+def test_a_receiver_down_while_requests_are_made_receives_everything_once_it_starts(store_url) -> None:
     rules = DeliveryPolicy(timeout_s=5.0, base_delay_s=0.01, max_delay_s=0.05, max_attempts=100_000,
                            poll_interval_s=0.01)
     hook = Receiver(port=free_port())
-    with running(tmp_path, rules) as (_, api):
+    with running(store_url, rules) as (_, api):
         api.subscribe(hook.url, HOOK_HEADERS)
         ids = {ending: _lifecycle(api, "ISSUE-BADGE", ending) for ending in ("approved", "rejected", "failed")}
         waited = api.events(waitFor="all", timeout=0.3)
@@ -256,8 +258,8 @@ def _until_tried(api: Api, request_ids: list[str], rounds: int = 200) -> None:
 
 
 # -- what the events view answers --------------------------------------------------------------
-def test_wait_for_one_event_and_filter_by_request(tmp_path) -> None:
-    with Receiver() as hook, running(tmp_path) as (_, api):
+def test_wait_for_one_event_and_filter_by_request(store_url) -> None:
+    with Receiver() as hook, running(store_url) as (_, api):
         api.subscribe(hook.url)
         first = _lifecycle(api, "POINTS-REDEMPTION", "approved")
         second = _lifecycle(api, "GOODWILL-POINTS", "rejected")
@@ -273,8 +275,8 @@ def test_wait_for_one_event_and_filter_by_request(tmp_path) -> None:
         assert "timedOut" not in api.events()
 
 
-def test_a_subscription_receives_only_events_created_after_it(tmp_path) -> None:
-    with Receiver() as hook, running(tmp_path) as (_, api):
+def test_a_subscription_receives_only_events_created_after_it(store_url) -> None:
+    with Receiver() as hook, running(store_url) as (_, api):
         request_id = api.create("POINTS-REDEMPTION")["requestId"]
         api.subscribe(hook.url)
         api.decide("POINTS-REDEMPTION", request_id, "approved")
@@ -284,30 +286,30 @@ def test_a_subscription_receives_only_events_created_after_it(tmp_path) -> None:
     assert [b["eventId"] for b in hook.accepted()] == [after["eventId"]]
 
 
-def test_startup_subscriptions_are_kept_across_restarts_and_resets(tmp_path) -> None:
+def test_startup_subscriptions_are_kept_across_restarts_and_resets(store_url) -> None:
     with Receiver() as hook:
         startup = (Subscription(hook.url, HOOK_HEADERS),)
-        with running(tmp_path, webhooks=startup) as (_, api):
+        with running(store_url, webhooks=startup) as (_, api):
             _lifecycle(api, "POINTS-REDEMPTION", "approved")
             api.settled()
             (listed,) = api.http.get(f"{api.base_url}/__admin/subscriptions", timeout=10).json()["subscriptions"]
             masked = {name: "***" for name in HOOK_HEADERS}  # subscription headers are secrets: never shown
             assert (listed["url"], listed["headers"], listed["origin"]) == (hook.url, masked, "startup")
-        with running(tmp_path, webhooks=startup) as (_, api):  # the same flags again: the same one subscription
+        with running(store_url, webhooks=startup) as (_, api):  # the same flags again: the same one subscription
             subs = api.http.get(f"{api.base_url}/__admin/subscriptions", timeout=10).json()["subscriptions"]
             assert [s["id"] for s in subs] == [listed["id"]]
             assert api.http.post(f"{api.base_url}/__admin/reset", timeout=10).status_code == 200
             assert api.events()["events"] == []
             _lifecycle(api, "GOODWILL-POINTS", "rejected")
             assert len(api.settled()) == 2
-        with running(tmp_path) as (_, api):  # not given any more: gone
+        with running(store_url) as (_, api):  # not given any more: gone
             assert api.http.get(f"{api.base_url}/__admin/subscriptions", timeout=10).json()["subscriptions"] == []
     assert len(hook.accepted()) == 4
     assert all(r.headers.get("Authorization") == "Bearer hook-secret" for r in hook.received)
 
 
-def test_no_dispatcher_leaves_deliveries_pending(tmp_path) -> None:
-    with Receiver() as hook, running(tmp_path, dispatch=False) as (_, api):
+def test_no_dispatcher_leaves_deliveries_pending(store_url) -> None:
+    with Receiver() as hook, running(store_url, dispatch=False) as (_, api):
         api.subscribe(hook.url)
         api.create("POINTS-REDEMPTION")
         waited = api.events(waitFor="all", timeout=0.1)

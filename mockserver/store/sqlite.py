@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import sqlite3
 import threading
 import time
 import uuid
 import weakref
-from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import quote
 from typing import Any, Callable, Iterable, Iterator
@@ -29,6 +27,8 @@ from capillary_contract.lifecycle import PENDING as AWAITING_CHECKER
 
 from .base import (CLAIM_TTL_S, FIRST_LEGACY_ID, Attempt, Due, LegacyRow, ListQuery, LogQuery, RecordQuery,
                    StoredEvent, StoredRequest, StoreFull, StoreUnavailable, startup_subscription_id)
+from .rows import (DELIVERY_DELIVERED, DELIVERY_PENDING, LEASE, SORT_COLUMNS, delivery_view, dumps, fault_view,
+                   iso, journal_entry, page, subscription_view)
 from .sqlite_schema import LEGACY_SEQUENCE, RESETTABLE, migrate
 
 try:
@@ -45,16 +45,8 @@ MEMORY = ":memory:"
 # SQLite's own auto-checkpoint stays on at a larger size: it bounds the WAL to ~32 MiB.
 CHECKPOINT_INTERVAL_S = 0.1
 AUTOCHECKPOINT_PAGES = 8192
-LEASE = "dispatcher"
-# Delivery states as webhooks/policy.py names them; the queries below need two of them.
-DELIVERY_PENDING, DELIVERY_DELIVERED = "pending", "delivered"
-SORT_COLUMNS = {"startDate": "start_time", "endDate": "end_time"}
 # A claim that is free to take: none, or one whose owner stopped renewing it.
 _CLAIM_FREE = "(claim IS NULL OR claim_expires IS NULL OR claim_expires <= ?)"
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def process_local(location: str) -> bool:
@@ -270,26 +262,6 @@ def _request(row: sqlite3.Row | None, now: float) -> StoredRequest | None:
                          json.loads(row["document"]), json.loads(row["entity_info"]))
 
 
-def _fault(row: sqlite3.Row) -> dict[str, Any]:
-    return {"id": row["id"], "outcome": row["outcome"], "requestType": row["request_type"], "status": row["status"],
-            "body": json.loads(row["body"]) if row["body"] else None, "latencyMs": row["latency_ms"],
-            "remaining": row["remaining"]}
-
-
-def iso(epoch: float | None) -> str | None:
-    if epoch is None:
-        return None
-    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _delivery(r: sqlite3.Row) -> dict[str, Any]:
-    """The `Delivery` view of openapi.yaml."""
-    return {"subscriptionId": r["subscription_id"], "url": r["url"], "attempts": r["attempts"], "state": r["state"],
-            "lastStatus": r["last_status"], "lastError": r["last_error"],
-            "nextAttemptAt": iso(r["next_at"]) if r["state"] == DELIVERY_PENDING else None,
-            "deliveredAt": iso(r["delivered_at"]), "history": json.loads(r["history"])}
-
-
 # Pending, not being sent now, and no earlier event of the same request still pending for the
 # same subscription: the per-request order.
 _SENDABLE = ("d.state = 'pending' {skip} AND NOT EXISTS (SELECT 1 FROM deliveries p"
@@ -375,9 +347,7 @@ class SqliteSession:
         total = self._c.execute(f"SELECT COUNT(*) FROM requests WHERE {clause}", args).fetchone()[0]
         rows = self._c.execute(f"SELECT document FROM requests WHERE {clause} ORDER BY {order} LIMIT ? OFFSET ?",
                                [*args, q.limit, q.limit * q.page]).fetchall()
-        data = [json.loads(r["document"]) for r in rows]
-        pages = math.ceil(total / q.limit) if q.limit else 0
-        return data, {"totalElements": total, "totalPages": pages, "numberOfElements": len(data), "number": q.page}
+        return page([json.loads(r["document"]) for r in rows], total, q.limit, q.page)
 
     def reference_used(self, org_id: int, kind: str, value: str) -> bool:
         return self._c.execute("SELECT 1 FROM used_references WHERE org_id = ? AND kind = ? AND value = ?",
@@ -418,7 +388,7 @@ class SqliteSession:
                 f" ON s.id = d.subscription_id WHERE d.event_id IN ({','.join('?' * len(chunk))}) ORDER BY d.id",
                 chunk).fetchall()
             for r in rows:
-                out[r["event_id"]].append(_delivery(r))
+                out[r["event_id"]].append(delivery_view(r))
         return out
 
     def settled(self, wait_for: str, request_id: str | None) -> bool:
@@ -481,10 +451,10 @@ class SqliteSession:
                         (fid, fault["outcome"], fault.get("requestType"), fault.get("status"),
                          dumps(fault["body"]) if "body" in fault else None, fault.get("latencyMs", 0),
                          fault.get("count", 1)))
-        return _fault(self._c.execute("SELECT * FROM faults WHERE id = ?", (fid,)).fetchone())
+        return fault_view(self._c.execute("SELECT * FROM faults WHERE id = ?", (fid,)).fetchone())
 
     def list_faults(self) -> list[dict[str, Any]]:
-        return [_fault(r) for r in self._c.execute("SELECT * FROM faults WHERE remaining > 0 ORDER BY seq")]
+        return [fault_view(r) for r in self._c.execute("SELECT * FROM faults WHERE remaining > 0 ORDER BY seq")]
 
     def take_fault(self, url_type: str) -> dict[str, Any] | None:
         """The oldest fault that applies to this type, used up by one (a conditional update: one taker per use)."""
@@ -495,15 +465,13 @@ class SqliteSession:
                 return None
             if self._c.execute("UPDATE faults SET remaining = remaining - 1 WHERE id = ? AND remaining > 0",
                                (row["id"],)).rowcount == 1:
-                return _fault(row)
+                return fault_view(row)
 
     def clear_faults(self) -> None:
         self._c.execute("DELETE FROM faults")
 
     def list_subscriptions(self) -> list[dict[str, Any]]:
-        rows = self._c.execute("SELECT * FROM subscriptions ORDER BY created_seq, id").fetchall()
-        return [{"id": r["id"], "url": r["url"], "headers": json.loads(r["headers"]), "origin": r["origin"]}
-                for r in rows]
+        return [subscription_view(r) for r in self._c.execute("SELECT * FROM subscriptions ORDER BY created_seq, id")]
 
     def add_subscription(self, url: str, headers: dict[str, str]) -> dict[str, Any]:
         """A runtime subscription; it receives the events published from now on."""
@@ -544,17 +512,7 @@ class SqliteSession:
         sql, args = "SELECT * FROM journal", []
         if path_prefix:
             sql, args = sql + " WHERE substr(path, 1, ?) = ?", [len(path_prefix), path_prefix]
-        out = []
-        for r in self._c.execute(sql + " ORDER BY id DESC LIMIT ?", [*args, limit]).fetchall():
-            entry = {"id": r["id"], "time": r["time"], "method": r["method"], "path": r["path"], "query": r["query"],
-                     "headers": json.loads(r["headers"]), "status": r["status"], "durationMs": r["duration_ms"]}
-            if r["body"] is not None:
-                try:
-                    entry["body"] = json.loads(r["body"])
-                except ValueError:
-                    entry["body"] = r["body"]
-            out.append(entry)
-        return out
+        return [journal_entry(r) for r in self._c.execute(sql + " ORDER BY id DESC LIMIT ?", [*args, limit])]
 
     # -- v1.1 ----------------------------------------------------------------------------
     def next_legacy_id(self) -> int:
