@@ -450,6 +450,14 @@ class PostgresSession:
                 (sub["id"], url, dumps(headers), sub["origin"]))
         return sub
 
+    def remove_subscription(self, subscription_id: str) -> dict[str, Any] | None:
+        """Remove a subscription and its deliveries (DELETE /__admin/subscriptions/{id}); None if unknown."""
+        row = self._one("DELETE FROM subscriptions WHERE id = %s RETURNING *", (subscription_id,))
+        if row is None:
+            return None
+        self._x("DELETE FROM deliveries WHERE subscription_id = %s", (subscription_id,))
+        return subscription_view(row)
+
     def sync_startup_subscriptions(self, subscriptions: Iterable[tuple[str, dict[str, str]]]) -> None:
         """Make the 'startup' subscriptions those of this start's `--webhook` flags (idempotent): a
         flag given again keeps its id and its undelivered events; one no longer given is removed
