@@ -19,10 +19,13 @@ VERSION = "0.1.0"
 
 @bp.get("/__admin/health", endpoint="adminHealth")
 def health() -> Any:
+    from .webhooks.views import delivery_health  # the webhooks package imports this module
     state = mock_state()
     with state.store.read() as reader:
         count = reader.count_requests()
-    return {"status": "ok", "version": VERSION, "storage": state.store.location, "requests": count, "pid": os.getpid()}
+    webhooks = delivery_health(state.store, state.config.dispatch)
+    return {"status": "degraded" if webhooks.pop("degraded") else "ok", "version": VERSION,
+            "storage": state.store.location, "requests": count, "pid": os.getpid(), **webhooks}
 
 
 @bp.post("/__admin/reset", endpoint="adminReset")

@@ -18,11 +18,12 @@ from gunicorn.workers import base
 from . import http1
 from .config import MockConfig
 from .front import Front
-from .webhooks import on_ready as start_webhook_dispatcher
+from .webhooks import on_exit as stop_webhook_dispatcher, on_ready as start_webhook_dispatcher
 
 log = logging.getLogger("mockserver")
 # Hooks other modules add (e.g. the webhook dispatcher), called with (config, server) when gunicorn is ready.
 ON_READY: list[Callable[[MockConfig, Any], None]] = [start_webhook_dispatcher]
+ON_EXIT: list[Callable[[MockConfig, Any], None]] = [stop_webhook_dispatcher]  # when the arbiter stops
 
 
 class MockApplication(BaseApplication):
@@ -46,13 +47,17 @@ def run(config: MockConfig, host: str, port: int, workers: int, threads: int) ->
             hook(config, server)
         log.info("mock ready on http://%s:%d (state: %s)", host, port, config.db)
 
+    def on_exit(server: Any) -> None:
+        for hook in ON_EXIT:
+            hook(config, server)
+
     # The worker class is the mock's own front (front.py): an asyncio loop reads each request within
     # bounds and a pool of `threads` runs the app, so no client can hold a process (see http1.py).
     # Its loop never runs app code, so it beats gunicorn's heartbeat however long a request takes.
     options = {
         "bind": f"{host}:{port}", "workers": workers, "threads": threads,
         "worker_class": "mockserver.server.FrontWorker", "preload_app": config.in_memory,
-        "when_ready": when_ready, "accesslog": None, "errorlog": "-", "loglevel": "warning",
+        "when_ready": when_ready, "on_exit": on_exit, "accesslog": None, "errorlog": "-", "loglevel": "warning",
         "graceful_timeout": 5, "timeout": 30,
     }
     MockApplication(config, options).run()

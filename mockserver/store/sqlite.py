@@ -420,6 +420,16 @@ class SqliteSession:
         busy = list(busy)
         return self._c.execute(f"SELECT MIN(d.next_at) FROM deliveries d WHERE {_sendable(busy)}", busy).fetchone()[0]
 
+    def lease_holder(self) -> tuple[str, float] | None:
+        """The dispatcher holding the lease and when it runs out (epoch seconds), if one ever took it."""
+        row = self._c.execute("SELECT owner, expires FROM dispatcher_lease WHERE name = ?", (LEASE,)).fetchone()
+        return (row["owner"], row["expires"]) if row is not None else None
+
+    def backlog(self) -> tuple[int, float | None]:
+        """Deliveries still pending, and when the earliest of them was due (epoch seconds)."""
+        row = self._c.execute("SELECT COUNT(*), MIN(next_at) FROM deliveries WHERE state = 'pending'").fetchone()
+        return row[0], row[1]
+
     def record_attempt(self, delivery_id: int, attempt: Attempt, state: str, retry_in_s: float | None) -> None:
         """One try, written with the delivery's new state (`state`, retried after `retry_in_s`) in one statement."""
         entry = {"at": iso(attempt.at), "status": attempt.status, "error": attempt.error,

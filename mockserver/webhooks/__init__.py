@@ -13,9 +13,9 @@ from __future__ import annotations
 from flask import Flask
 
 from . import views
-from .running import attach, on_ready, prepare, stop
+from .running import attach, on_exit, on_ready, prepare, stop
 
-__all__ = ["init_app", "on_ready", "stop"]
+__all__ = ["init_app", "on_exit", "on_ready", "stop"]
 
 
 def init_app(app: Flask) -> None:

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import socket
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 from ..config import DeliveryPolicy
@@ -27,6 +27,32 @@ from . import policy, sender
 log = logging.getLogger("mockserver.webhooks")
 SENDERS = 8            # deliveries in flight at once
 LEASE_TTL_S = 3.0      # a dispatcher silent this long is presumed dead and replaced
+STOP_GRACE_S = 1.0     # a stopping dispatcher waits this long for sends under way, never for slow receivers
+
+
+class Senders:
+    """Daemon threads that send deliveries. Daemons, so that a stopping dispatcher never waits for a
+    slow receiver (a SIGTERM took as long as the send time-out): a send cut short is not recorded,
+    and the delivery is sent again (at least once)."""
+
+    def __init__(self, count: int, work: Callable[[Due], None]):
+        self._queue: queue.SimpleQueue[Due | None] = queue.SimpleQueue()
+        self._work = work
+        self._threads = [threading.Thread(target=self._run, name=f"webhook-send-{i}", daemon=True)
+                         for i in range(count)]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, delivery: Due) -> None:
+        self._queue.put(delivery)
+
+    def stop(self) -> None:
+        for _ in self._threads:
+            self._queue.put(None)
+
+    def _run(self) -> None:
+        while (delivery := self._queue.get()) is not None:
+            self._work(delivery)
 
 
 class Dispatcher:
@@ -41,7 +67,7 @@ class Dispatcher:
         # back-off before the next try, instead of being sent again at every round.
         self._unrecorded: dict[int, tuple[int, float]] = {}  # delivery id -> (such tries, not before)
         self._lease_renew_at = 0.0
-        self._pool = ThreadPoolExecutor(senders, thread_name_prefix="webhook-send")
+        self._senders = Senders(senders, self._deliver)
 
     # -- control ---------------------------------------------------------------------------
     def wake(self) -> None:
@@ -57,7 +83,7 @@ class Dispatcher:
         return self._stop.is_set()
 
     def run(self, alive: Callable[[], bool] = lambda: True) -> None:
-        """Loop until stopped or `alive()` turns False; sends under way are finished first."""
+        """Loop until stopped or `alive()` turns False; sends under way get STOP_GRACE_S to finish."""
         try:
             while not self._stop.is_set() and alive():
                 self._wake.clear()
@@ -74,7 +100,10 @@ class Dispatcher:
                     wait = 1.0
                 self._wake.wait(wait)
         finally:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._senders.stop()
+            deadline = time.monotonic() + STOP_GRACE_S
+            while self._busy and time.monotonic() < deadline:
+                time.sleep(0.02)
             try:
                 with self.store.transaction() as tx:
                     tx.release_lease(self.owner)
@@ -97,7 +126,7 @@ class Dispatcher:
         for delivery in batch:
             with self._busy_lock:
                 self._busy.add(delivery.id)
-            self._pool.submit(self._deliver, delivery)
+            self._senders.submit(delivery)
         until_lease = self._lease_renew_at - now
         if next_at is None or len(busy) >= self.senders:
             return min(self.max_wait_s, until_lease)  # a send's end wakes us

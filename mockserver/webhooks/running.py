@@ -2,7 +2,10 @@
 
 - `mockserver serve` with a database file: gunicorn's arbiter starts it once, as its own
   process (`on_ready`, hooked into `server.ON_READY`), and the workers forked after that run
-  none. The process exits when the arbiter is gone, even after a kill -9 of the arbiter.
+  none. A `Supervisor` thread in the arbiter starts it again whenever it dies (a kill -9, a crash)
+  and stops it when the arbiter exits (`on_exit`). The process exits by itself within a fraction
+  of a second when the arbiter is gone (even after a kill -9 of the arbiter), and within about a
+  second of a SIGTERM, whatever its receivers are doing.
 - An app made by `create_app` in any other way (tests, `serve_in_thread`, a `:memory:`
   database under gunicorn, whose one worker holds the data): a thread in that process,
   started with the app (`:memory:`: at the first request, in the process serving it),
@@ -10,6 +13,7 @@
 """
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import pickle
@@ -17,6 +21,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import weakref
 from typing import Any
 
@@ -30,7 +35,10 @@ log = logging.getLogger("mockserver.webhooks")
 EXTENSION = "mockserver.webhooks"
 THREAD_MAX_WAIT_S = 0.5   # in-process, requests wake the dispatcher; this only bounds a missed wake
 STOP_JOIN_S = 15.0
+RESTART_DELAY_S, MAX_RESTART_DELAY_S = 0.5, 10.0  # after a death; doubled while it keeps dying young
 _dispatcher_elsewhere = False  # set in the gunicorn arbiter before it forks workers
+_supervisor: "Supervisor | None" = None
+CONFIG_ENV = "MOCKSERVER_DISPATCHER_CONFIG"
 
 
 def prepare(store: Store, config: MockConfig) -> None:
@@ -100,19 +108,74 @@ def stop(app: Flask) -> None:
 
 
 # -- under gunicorn: a process started by the arbiter ---------------------------------------
+class Supervisor:
+    """Keeps one dispatcher process alive for the arbiter it runs in."""
+
+    def __init__(self, config: MockConfig):
+        self.config = config
+        self.process: subprocess.Popen | None = None
+        self.restarts = 0
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._watch, name="webhook-supervisor", daemon=True)
+
+    def start(self) -> "Supervisor":
+        self._thread.start()
+        return self
+
+    def _spawn(self) -> subprocess.Popen:
+        # A fresh interpreter (not a fork of the arbiter, not multiprocessing, whose bookkeeping the
+        # forked workers would inherit). It gets the config in its environment, not on a pipe: a
+        # worker forked while the pipe was open would hold its write end, and the read never end.
+        payload = base64.b64encode(pickle.dumps((self.config, os.getpid()))).decode("ascii")
+        return subprocess.Popen([sys.executable, "-c", f"from {__name__} import main; main()"],
+                                stdin=subprocess.DEVNULL, env={**os.environ, CONFIG_ENV: payload})
+
+    def _watch(self) -> None:
+        delay = RESTART_DELAY_S
+        while not self._stop.is_set():
+            with self._lock:
+                if self._stop.is_set():
+                    return
+                self.process = self._spawn()
+            log.info("webhook dispatcher started (pid %d)", self.process.pid)
+            born = time.monotonic()
+            # Returns when it exits, or at once if gunicorn's SIGCHLD handler reaped it first.
+            code = self.process.wait()
+            if self._stop.is_set():
+                return
+            self.restarts += 1
+            delay = RESTART_DELAY_S if time.monotonic() - born > 10 else min(delay * 2, MAX_RESTART_DELAY_S)
+            log.warning("webhook dispatcher (pid %d) exited (%s); starting another in %.1f s",
+                        self.process.pid, code, delay)
+            self._stop.wait(delay)
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        with self._lock:
+            self._stop.set()
+            process = self.process
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 def on_ready(config: MockConfig, server: Any) -> None:
     """`server.ON_READY` hook, run once in the arbiter before it forks workers."""
-    global _dispatcher_elsewhere
+    global _dispatcher_elsewhere, _supervisor
     if not config.dispatch or config.in_memory:
         return  # :memory: lives in the one worker: its app runs the dispatcher as a thread
     _dispatcher_elsewhere = True
-    # A fresh interpreter (not a fork of the arbiter, not multiprocessing, whose bookkeeping the
-    # forked workers would inherit); it gets the config on stdin.
-    process = subprocess.Popen([sys.executable, "-c", f"from {__name__} import main; main()"], stdin=subprocess.PIPE)
-    assert process.stdin is not None
-    process.stdin.write(pickle.dumps((config, os.getpid())))
-    process.stdin.close()
-    log.info("webhook dispatcher started (pid %d)", process.pid)
+    _supervisor = Supervisor(config).start()
+
+
+def on_exit(config: MockConfig, server: Any) -> None:
+    """`server.ON_EXIT` hook: the arbiter is stopping; so is its dispatcher."""
+    if _supervisor is not None:
+        _supervisor.stop()
 
 
 def run_process(config: MockConfig, parent_pid: int) -> None:
@@ -127,6 +190,6 @@ def run_process(config: MockConfig, parent_pid: int) -> None:
 
 
 def main() -> None:
-    """Entry of the dispatcher process `on_ready` starts: (config, arbiter pid) pickled on stdin."""
+    """Entry of the dispatcher process a `Supervisor` starts: (config, arbiter pid) pickled in CONFIG_ENV."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    run_process(*pickle.loads(sys.stdin.buffer.read()))
+    run_process(*pickle.loads(base64.b64decode(os.environ.pop(CONFIG_ENV))))

@@ -36,6 +36,21 @@ def events() -> Any:
     return {"events": [event_view(e, deliveries[e.event_id]) for e in stored], **answer}
 
 
+def delivery_health(store: Store, dispatch_expected: bool) -> dict[str, Any]:
+    """What `GET /__admin/health` says of webhooks: is a dispatcher alive (it holds the lease and
+    renews it every second), and what waits in the outbox; `degraded`: one should run and none does."""
+    now = time.time()
+    with store.read() as reader:
+        holder = reader.lease_holder()
+        pending, earliest = reader.backlog()
+    alive = holder is not None and holder[1] > now
+    return {
+        "degraded": dispatch_expected and not alive,
+        "dispatcher": {"alive": alive, "owner": holder[0] if alive else None},
+        "outbox": {"pending": pending, "overdueSeconds": round(max(0.0, now - earliest), 3) if earliest else 0.0},
+    }
+
+
 def _wait(store: Store, wait_for: str, request_id: str | None, timeout_s: float) -> bool:
     """True once settled; False if `timeout_s` ran out first."""
     deadline, pause = time.monotonic() + timeout_s, FIRST_POLL_S
