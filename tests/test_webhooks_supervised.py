@@ -71,10 +71,10 @@ def test_a_killed_dispatcher_is_restarted_and_health_tells_its_state(tmp_path: P
 
         os.kill(first, signal.SIGSTOP)  # alive but silent: its lease runs out
         try:
+            _create(served)
             degraded = _until(lambda: (h := _health(served))["status"] == "degraded" and h)
             assert degraded["dispatcher"] == {"alive": False, "owner": None}
-            _create(served)
-            assert _health(served)["outbox"]["pending"] == 1
+            assert degraded["outbox"]["pending"] == 1
         finally:
             os.kill(first, signal.SIGKILL)
             os.kill(first, signal.SIGCONT)
