@@ -390,6 +390,16 @@ class PostgresSession:
         return self._one(f"SELECT min(d.next_at) AS at FROM deliveries d WHERE {_sendable(busy)}",
                          [busy] if busy else [])["at"]
 
+    def lease_holder(self) -> tuple[str, float] | None:
+        """The dispatcher holding the lease and when it runs out (epoch seconds), if one ever took it."""
+        row = self._one("SELECT owner, expires FROM dispatcher_lease WHERE name = %s", (LEASE,))
+        return (row["owner"], row["expires"]) if row is not None else None
+
+    def backlog(self) -> tuple[int, float | None]:
+        """Deliveries still pending, and when the earliest of them was due (epoch seconds)."""
+        row = self._one("SELECT count(*) AS n, min(next_at) AS at FROM deliveries WHERE state = 'pending'")
+        return row["n"], row["at"]
+
     def record_attempt(self, delivery_id: int, attempt: Attempt, state: str, retry_in_s: float | None) -> None:
         """One try, written with the delivery's new state (`state`, retried after `retry_in_s`) in one statement."""
         entry = {"at": iso(attempt.at), "status": attempt.status, "error": attempt.error,
