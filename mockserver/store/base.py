@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Protocol
 
@@ -209,6 +210,39 @@ class Transaction(Reader, Protocol):
     def legacy_insert(self, org_id: int, added_by_id: int, record: dict[str, Any], if_missing: bool = False) -> bool: ...
     def legacy_update(self, record: dict[str, Any]) -> None: ...
     def legacy_add_log(self, org_id: int, entry: dict[str, Any]) -> None: ...
+
+
+class StoreLifecycle:
+    """What every store does around its own connections: hooks at reset and close, and `closed`.
+
+    A subclass implements `transaction()` and `_release()` (drop its connections); the order of
+    the hooks (journal rows flushed or discarded first) is the same on every database."""
+
+    def __init__(self) -> None:
+        self._closed = threading.Event()
+        self.on_reset: list[Callable[[], None]] = []
+        self.on_close: list[Callable[[], None]] = []
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+    def reset(self, keep_startup_subscriptions: bool = True) -> None:
+        """Empty every table but the startup subscriptions (POST /__admin/reset), for every process on it."""
+        for hook in self.on_reset:
+            hook()
+        with self.transaction() as session:  # type: ignore[attr-defined]
+            session.reset(keep_startup_subscriptions)
+
+    def close(self) -> None:
+        for hook in self.on_close:
+            hook()
+        self.on_close = []
+        self._closed.set()
+        self._release()
+
+    def _release(self) -> None:
+        raise NotImplementedError
 
 
 class Store(Protocol):

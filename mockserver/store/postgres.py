@@ -32,10 +32,11 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from capillary_contract.lifecycle import PENDING as AWAITING_CHECKER
 
-from .base import (CLAIM_TTL_S, FIRST_LEGACY_ID, Attempt, Due, LegacyRow, ListQuery, LogQuery, RecordQuery,
+from .base import (CLAIM_TTL_S, StoreLifecycle, FIRST_LEGACY_ID, Attempt, Due, LegacyRow, ListQuery, LogQuery, RecordQuery,
                    StoredEvent, StoredRequest, StoreError, StoreFull, StoreUnavailable, startup_subscription_id)
 from .postgres_schema import LEGACY_SEQUENCE, RESETTABLE, migrate
-from .rows import (DELIVERY_DELIVERED, DELIVERY_PENDING, LEASE, SORT_COLUMNS, delivery_view, dumps, fault_view,
+from .filters import Dialect, Where, log_filters, record_filters, request_filters, request_order
+from .rows import (DELIVERY_DELIVERED, DELIVERY_PENDING, LEASE, delivery_view, dumps, fault_view,
                    iso, journal_entry, page, subscription_view)
 
 # Per process: a gunicorn sync worker needs one connection at a time, plus its background threads
@@ -91,26 +92,20 @@ def _jsonb(value: Any) -> Jsonb:
     return Jsonb(_clean(value))
 
 
-class PostgresStore:
+class PostgresStore(StoreLifecycle):
     """A PostgreSQL database (base.Store); the schema is created or migrated when opened."""
 
     def __init__(self, url: str, pool_min: int = POOL_MIN, pool_max: int = POOL_MAX):
+        super().__init__()
         self.url = url
         self.location = redacted(url)
         self._sizes = (pool_min, pool_max)
         self._pool: ConnectionPool | None = None
         self._pid = -1
         self._pool_lock = threading.Lock()
-        self._closed = threading.Event()
-        self.on_reset: list[Callable[[], None]] = []
-        self.on_close: list[Callable[[], None]] = []
         # A direct connection first: a wrong password or host fails at once, in libpq's words.
         with self._translated(), psycopg.connect(url, **CONNECTION) as conn:
             migrate(conn)
-
-    @property
-    def closed(self) -> bool:
-        return self._closed.is_set()
 
     # -- connections -------------------------------------------------------------------
     def _pool_here(self) -> ConnectionPool:
@@ -167,18 +162,7 @@ class PostgresStore:
         except psycopg.errors.InsufficientPrivilege as exc:
             raise StoreError(f"the database {self.location} refused: {exc}") from None
 
-    def reset(self, keep_startup_subscriptions: bool = True) -> None:
-        """Empty every table but the startup subscriptions (POST /__admin/reset), for every replica."""
-        for hook in self.on_reset:
-            hook()
-        with self.transaction() as session:
-            session.reset(keep_startup_subscriptions)
-
-    def close(self) -> None:
-        for hook in self.on_close:
-            hook()
-        self.on_close = []
-        self._closed.set()
+    def _release(self) -> None:
         with self._pool_lock:
             pool, self._pool = self._pool, None
             if pool is not None and self._pid == os.getpid():
@@ -194,13 +178,17 @@ def _request(row: dict[str, Any] | None, now: float) -> StoredRequest | None:
                          json.loads(row["document"]), row["entity_info"])
 
 
-def _member_equals(where: list[str], args: list[Any], column: str, key: str, value: Any) -> None:
-    """Filter on the member `key` of the jsonb `column` being `value`, as SQLite compares
-    json_extract(column, '$.key') = value: a number matches a number only, and null nothing."""
+def _member_equals(column: str, key: str, value: Any) -> tuple[str, list[Any]]:
+    """The member `key` of the jsonb `column` is `value`, as SQLite compares json_extract(column,
+    '$.key') = value: a number matches a number only, and null nothing."""
     if value is None:
-        where.append("FALSE")
-    else:
-        where.append(f"({column} -> %s) = %s"), args.extend([key, _jsonb(value)])
+        return "FALSE", []
+    return f"({column} -> ?) = ?", [key, _jsonb(value)]
+
+
+# C collation: text sorts byte by byte, as SQLite's BINARY does.
+POSTGRES = Dialect("%s", _member_equals, lambda column, values: (f"{column} = ANY(?)", [list(values)]),
+                   binary_text=' COLLATE "C"')
 
 
 # Pending, not being sent now, and no earlier event of the same request still pending for the
@@ -292,29 +280,10 @@ class PostgresSession:
         return self._one("SELECT count(*) AS n FROM requests")["n"]
 
     def list_requests(self, q: ListQuery) -> tuple[list[dict[str, Any]], dict[str, int]]:
-        where, args = ["org_id = %s"], [q.org_id]
-        if q.maker_id is not None:
-            where.append("maker_id = %s"), args.append(q.maker_id)
-        if q.states:
-            where.append("state = ANY(%s)"), args.append(list(q.states))
-        if q.url_type:
-            where.append("url_type = %s"), args.append(q.url_type)
-        for key, value in q.entity:
-            _member_equals(where, args, "entity_info", key, value)
-        if q.start_date:
-            where.append("substr(start_time, 1, 10) >= %s"), args.append(q.start_date)
-        if q.end_date:
-            where.append("substr(start_time, 1, 10) <= %s"), args.append(q.end_date)
-        direction = "ASC" if q.sort_order == "asc" else "DESC"
-        order = f"seq {direction}"
-        if q.sort_by:
-            column = SORT_COLUMNS[q.sort_by]
-            # C collation: text compares byte by byte, as SQLite's BINARY does.
-            order = f"{column} IS NULL, {column} COLLATE \"C\" {direction}, seq {direction}"
-        clause = " AND ".join(where)
-        total = self._one(f"SELECT count(*) AS n FROM requests WHERE {clause}", args)["n"]
-        rows = self._x(f"SELECT document FROM requests WHERE {clause} ORDER BY {order} LIMIT %s OFFSET %s",
-                       [*args, q.limit, q.limit * q.page]).fetchall()
+        where = request_filters(POSTGRES, q)
+        total = self._one(f"SELECT count(*) AS n FROM requests WHERE {where.sql}", where.args)["n"]
+        rows = self._x(f"SELECT document FROM requests WHERE {where.sql} ORDER BY {request_order(POSTGRES, q)}"
+                       " LIMIT %s OFFSET %s", [*where.args, q.limit, q.limit * q.page]).fetchall()
         return page([json.loads(r["document"]) for r in rows], total, q.limit, q.page)
 
     def reference_used(self, org_id: int, kind: str, value: str) -> bool:
@@ -534,30 +503,16 @@ class PostgresSession:
         """Is there a request in this status for this customer (keys in the spec's order) whose record
         has these text fields?"""
         self._legacy_write()
-        where, args = ["org_id = %s", "status = %s"], [org_id, status]
-        if customer is not None:
-            where.append("customer = %s"), args.append(_jsonb(customer))
+        where = Where(POSTGRES).equal("org_id", org_id).equal("status", status)
+        where.equal("customer", None if customer is None else _jsonb(customer))
         for key, value in fields.items():
-            _member_equals(where, args, "fields", key, value)
-        return self._one(f"SELECT 1 FROM legacy_requests WHERE {' AND '.join(where)} LIMIT 1", args) is not None
+            where.member("fields", key, value)
+        return self._one(f"SELECT 1 FROM legacy_requests WHERE {where.sql} LIMIT 1", where.args) is not None
 
     def legacy_find(self, q: RecordQuery) -> list[dict[str, Any]]:
-        where, args = ["org_id = %s"], [q.org_id]
-        for key, value in q.customer:
-            _member_equals(where, args, "customer", key, value)
-        for column, value in (("status", q.status), ("type", q.type), ("base_type", q.base_type)):
-            if value is not None:
-                where.append(f"{column} = %s"), args.append(value)
-        if q.start_date:
-            where.append("requested_on >= %s"), args.append(q.start_date)
-        if q.end_date:
-            where.append("requested_on <= %s"), args.append(q.end_date)
-        if q.start_id is not None:
-            where.append("id >= %s"), args.append(q.start_id)
-        if q.end_id is not None:
-            where.append("id <= %s"), args.append(q.end_id)
-        rows = self._x(f"SELECT record FROM legacy_requests WHERE {' AND '.join(where)} ORDER BY id LIMIT %s",
-                       [*args, q.limit]).fetchall()
+        where = record_filters(POSTGRES, q)
+        rows = self._x(f"SELECT record FROM legacy_requests WHERE {where.sql} ORDER BY id LIMIT %s",
+                       [*where.args, q.limit]).fetchall()
         return [json.loads(r["record"]) for r in rows]
 
     def legacy_add_log(self, org_id: int, entry: dict[str, Any]) -> None:
@@ -568,16 +523,10 @@ class PostgresSession:
                  entry["source"], entry["updated_on"], dumps(entry)))
 
     def legacy_logs(self, q: LogQuery) -> list[dict[str, Any]]:
-        where = ["l.org_id = %s", "l.type = %s", "l.base_type = %s", "l.updated_on >= %s", "l.updated_on <= %s"]
-        args: list[Any] = [q.org_id, q.type, q.base_type, q.start_date, q.end_date]
-        for column, value in (("l.status", q.status), ("l.source", q.source)):
-            if value is not None:
-                where.append(f"{column} = %s"), args.append(value)
-        if q.mobile is not None:
-            _member_equals(where, args, "r.customer", "mobile", q.mobile)
+        where = log_filters(POSTGRES, q)
         rows = self._x("SELECT l.entry FROM legacy_logs l JOIN legacy_requests r ON r.id = l.request_id"
-                       f" WHERE {' AND '.join(where)} ORDER BY l.seq LIMIT %s OFFSET %s",
-                       [*args, q.limit, q.offset]).fetchall()
+                       f" WHERE {where.sql} ORDER BY l.seq LIMIT %s OFFSET %s",
+                       [*where.args, q.limit, q.offset]).fetchall()
         return [json.loads(r["entry"]) for r in rows]
 
     # -- reset -----------------------------------------------------------------------------

@@ -25,9 +25,10 @@ from typing import Any, Callable, Iterable, Iterator
 
 from capillary_contract.lifecycle import PENDING as AWAITING_CHECKER
 
-from .base import (CLAIM_TTL_S, FIRST_LEGACY_ID, Attempt, Due, LegacyRow, ListQuery, LogQuery, RecordQuery,
+from .base import (CLAIM_TTL_S, StoreLifecycle, FIRST_LEGACY_ID, Attempt, Due, LegacyRow, ListQuery, LogQuery, RecordQuery,
                    StoredEvent, StoredRequest, StoreFull, StoreUnavailable, startup_subscription_id)
-from .rows import (DELIVERY_DELIVERED, DELIVERY_PENDING, LEASE, SORT_COLUMNS, delivery_view, dumps, fault_view,
+from .filters import Dialect, Where, log_filters, record_filters, request_filters, request_order
+from .rows import (DELIVERY_DELIVERED, DELIVERY_PENDING, LEASE, delivery_view, dumps, fault_view,
                    iso, journal_entry, page, subscription_view)
 from .sqlite_schema import LEGACY_SEQUENCE, RESETTABLE, migrate
 
@@ -48,16 +49,20 @@ AUTOCHECKPOINT_PAGES = 8192
 # A claim that is free to take: none, or one whose owner stopped renewing it.
 _CLAIM_FREE = "(claim IS NULL OR claim_expires IS NULL OR claim_expires <= ?)"
 
+SQLITE = Dialect("?", lambda column, key, value: (f"json_extract({column}, ?) = ?", [f"$.{key}", value]),
+                 lambda column, values: (f"{column} IN ({','.join('?' * len(values))})", list(values)))
+
 
 def process_local(location: str) -> bool:
     """True for a database only the process that made it can see (`:memory:`)."""
     return location == MEMORY
 
 
-class SqliteStore:
+class SqliteStore(StoreLifecycle):
     """SQLite file (WAL, a connection per thread) or `:memory:` (one locked connection)."""
 
     def __init__(self, location: str):
+        super().__init__()
         self.location = location
         self._memory = process_local(location)
         self._local = threading.local()
@@ -72,10 +77,7 @@ class SqliteStore:
         self._all: list[sqlite3.Connection] = []
         self._pid = os.getpid()
         self._checkpointer_pid = -1
-        self._closed = threading.Event()
         self._identity: tuple[int, int] | None = None
-        self.on_reset: list[Callable[[], None]] = []
-        self.on_close: list[Callable[[], None]] = []
         if not self._memory:
             Path(location).parent.mkdir(parents=True, exist_ok=True)
         with self._translated(), self._locked():
@@ -83,10 +85,6 @@ class SqliteStore:
         if not self._memory:
             stat = os.stat(location)
             self._identity = (stat.st_dev, stat.st_ino)
-
-    @property
-    def closed(self) -> bool:
-        return self._closed.is_set()
 
     # -- connections -------------------------------------------------------------------
     def _connect(self, create: bool) -> sqlite3.Connection:
@@ -216,18 +214,7 @@ class SqliteStore:
             with self._lock:
                 yield
 
-    def reset(self, keep_startup_subscriptions: bool = True) -> None:
-        """Empty every table but the startup subscriptions (POST /__admin/reset)."""
-        for hook in self.on_reset:
-            hook()
-        with self.transaction() as session:
-            session.reset(keep_startup_subscriptions)
-
-    def close(self) -> None:
-        for hook in self.on_close:
-            hook()
-        self.on_close = []
-        self._closed.set()
+    def _release(self) -> None:
         if self._lock_file is not None:
             self._lock_file.close()
             self._lock_file = None
@@ -327,26 +314,10 @@ class SqliteSession:
         return self._c.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
 
     def list_requests(self, q: ListQuery) -> tuple[list[dict[str, Any]], dict[str, int]]:
-        where, args = ["org_id = ?"], [q.org_id]
-        if q.maker_id is not None:
-            where.append("maker_id = ?"), args.append(q.maker_id)
-        if q.states:
-            where.append(f"state IN ({','.join('?' * len(q.states))})"), args.extend(q.states)
-        if q.url_type:
-            where.append("url_type = ?"), args.append(q.url_type)
-        for key, value in q.entity:
-            where.append("json_extract(entity_info, ?) = ?"), args.extend([f"$.{key}", value])
-        if q.start_date:
-            where.append("substr(start_time, 1, 10) >= ?"), args.append(q.start_date)
-        if q.end_date:
-            where.append("substr(start_time, 1, 10) <= ?"), args.append(q.end_date)
-        direction = "ASC" if q.sort_order == "asc" else "DESC"
-        column = SORT_COLUMNS[q.sort_by or "startDate"]  # the contract: without sortBy, the newest first
-        order = f"{column} IS NULL, {column} {direction}, seq {direction}"
-        clause = " AND ".join(where)
-        total = self._c.execute(f"SELECT COUNT(*) FROM requests WHERE {clause}", args).fetchone()[0]
-        rows = self._c.execute(f"SELECT document FROM requests WHERE {clause} ORDER BY {order} LIMIT ? OFFSET ?",
-                               [*args, q.limit, q.limit * q.page]).fetchall()
+        where = request_filters(SQLITE, q)
+        total = self._c.execute(f"SELECT COUNT(*) FROM requests WHERE {where.sql}", where.args).fetchone()[0]
+        rows = self._c.execute(f"SELECT document FROM requests WHERE {where.sql} ORDER BY {request_order(SQLITE, q)}"
+                               " LIMIT ? OFFSET ?", [*where.args, q.limit, q.limit * q.page]).fetchall()
         return page([json.loads(r["document"]) for r in rows], total, q.limit, q.page)
 
     def reference_used(self, org_id: int, kind: str, value: str) -> bool:
@@ -553,31 +524,16 @@ class SqliteSession:
     def legacy_exists(self, org_id: int, status: str, customer: dict[str, str] | None = None, **fields: str) -> bool:
         """Is there a request in this status for this customer (keys in the spec's order) whose record
         has these text fields?"""
-        where, args = ["org_id = ?", "status = ?"], [org_id, status]
-        if customer is not None:
-            where.append("customer = ?"), args.append(dumps(customer))
+        where = Where(SQLITE).equal("org_id", org_id).equal("status", status)
+        where.equal("customer", None if customer is None else dumps(customer))
         for key, value in fields.items():
-            where.append("json_extract(record, ?) = ?"), args.extend([f"$.{key}", value])
-        sql = f"SELECT 1 FROM legacy_requests WHERE {' AND '.join(where)} LIMIT 1"
-        return self._c.execute(sql, args).fetchone() is not None
+            where.member("record", key, value)
+        return self._c.execute(f"SELECT 1 FROM legacy_requests WHERE {where.sql} LIMIT 1", where.args).fetchone() is not None
 
     def legacy_find(self, q: RecordQuery) -> list[dict[str, Any]]:
-        where, args = ["org_id = ?"], [q.org_id]
-        for key, value in q.customer:
-            where.append("json_extract(customer, ?) = ?"), args.extend([f"$.{key}", value])
-        for column, value in (("status", q.status), ("type", q.type), ("base_type", q.base_type)):
-            if value is not None:
-                where.append(f"{column} = ?"), args.append(value)
-        if q.start_date:
-            where.append("requested_on >= ?"), args.append(q.start_date)
-        if q.end_date:
-            where.append("requested_on <= ?"), args.append(q.end_date)
-        if q.start_id is not None:
-            where.append("id >= ?"), args.append(q.start_id)
-        if q.end_id is not None:
-            where.append("id <= ?"), args.append(q.end_id)
-        rows = self._c.execute(f"SELECT record FROM legacy_requests WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
-                               [*args, q.limit]).fetchall()
+        where = record_filters(SQLITE, q)
+        rows = self._c.execute(f"SELECT record FROM legacy_requests WHERE {where.sql} ORDER BY id LIMIT ?",
+                               [*where.args, q.limit]).fetchall()
         return [json.loads(r["record"]) for r in rows]
 
     def legacy_add_log(self, org_id: int, entry: dict[str, Any]) -> None:
@@ -587,16 +543,10 @@ class SqliteSession:
                          entry["source"], entry["updated_on"], dumps(entry)))
 
     def legacy_logs(self, q: LogQuery) -> list[dict[str, Any]]:
-        where = ["l.org_id = ?", "l.type = ?", "l.base_type = ?", "l.updated_on >= ?", "l.updated_on <= ?"]
-        args: list[Any] = [q.org_id, q.type, q.base_type, q.start_date, q.end_date]
-        for column, value in (("l.status", q.status), ("l.source", q.source)):
-            if value is not None:
-                where.append(f"{column} = ?"), args.append(value)
-        if q.mobile is not None:
-            where.append("json_extract(r.customer, '$.mobile') = ?"), args.append(q.mobile)
+        where = log_filters(SQLITE, q)
         rows = self._c.execute("SELECT l.entry FROM legacy_logs l JOIN legacy_requests r ON r.id = l.request_id"
-                               f" WHERE {' AND '.join(where)} ORDER BY l.seq LIMIT ? OFFSET ?",
-                               [*args, q.limit, q.offset]).fetchall()
+                               f" WHERE {where.sql} ORDER BY l.seq LIMIT ? OFFSET ?",
+                               [*where.args, q.limit, q.offset]).fetchall()
         return [json.loads(r["entry"]) for r in rows]
 
     # -- reset -----------------------------------------------------------------------------
