@@ -31,6 +31,7 @@ class JournalBuffer:
         self._rows: list[dict[str, Any]] = []
         self._pid = -1
         self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
         store.on_reset.append(self.discard)
         store.on_close.append(self.close)
         atexit.register(self.close)
@@ -55,6 +56,11 @@ class JournalBuffer:
 
     def close(self) -> None:
         self._stop.set()
+        # A flush under way must finish before the store closes its connections: closing one while
+        # the flush thread writes through it crashes SQLite (seen as a segfault when mocks stop quickly).
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5.0)
         try:
             self.flush()
         except Exception:  # a closed store at exit: nothing more can be written
@@ -63,7 +69,8 @@ class JournalBuffer:
     def _start(self) -> None:
         self._pid = os.getpid()
         self._rows = []  # rows a parent process gathered are its own to write
-        threading.Thread(target=self._run, name="journal-flush", daemon=True).start()
+        self._thread = threading.Thread(target=self._run, name="journal-flush", daemon=True)
+        self._thread.start()
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
