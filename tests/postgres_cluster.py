@@ -17,13 +17,14 @@ import pwd
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
+
+from capillary_contract.http import free_port
 
 ROLE, PASSWORD = "mock", "mock"  # the login the mock uses: owns its databases, no superuser
 SYSTEM_USER_ENV = "CAPILLARY_PG_USER"  # run the server as this OS user instead
@@ -73,12 +74,6 @@ def private_dir(user: pwd.struct_passwd, prefix: str) -> Path:
     root = Path(tempfile.mkdtemp(prefix=prefix))
     os.chown(root, user.pw_uid, user.pw_gid)
     return root
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -192,7 +187,7 @@ def postgres_cluster(settings: dict[str, str] | None = None) -> Iterator[Cluster
     """initdb + start a cluster as an unprivileged user; stopped and removed when the block ends."""
     user = system_user()
     root = private_dir(user, "capillary-pg-")
-    cluster = Cluster(root=root, port=_free_port(), bindir=server_bindir(), user=user)
+    cluster = Cluster(root=root, port=free_port(), bindir=server_bindir(), user=user)
     try:
         _initdb(cluster)
         cluster.start(TEST_SETTINGS if settings is None else settings)
