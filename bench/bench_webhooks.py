@@ -24,6 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from capillary_contract.examples import documented_bodies  # noqa: E402
 from mockserver import webhooks  # noqa: E402
 from mockserver.config import DeliveryPolicy, MockConfig  # noqa: E402
+from capillary_contract.examples import decision_body  # noqa: E402
+from capillary_contract.lifecycle import APPROVED  # noqa: E402
 from capillary_contract.loader import load_contract  # noqa: E402
 from mockserver.testing import RunningMock, serve_in_thread  # noqa: E402
 from mockserver.webhooks.dispatcher import Dispatcher  # noqa: E402
@@ -48,8 +50,7 @@ class Client:
         return answer.json()["data"]["requestId"]
 
     def approve(self, request_id: str) -> float:
-        body = {"requestId": request_id, "actionName": "AdminTask",
-                "payload": {"AdminTask-Payload": {"actionDecision": "approved", "actionMessage": "bench"}}}
+        body = decision_body(request_id, APPROVED, "bench")
         started = time.perf_counter()
         answer = self.http.put(f"{self.base_url}{BASE}/{TYPE}", json=body, headers=self.auth("checker"), timeout=10)
         elapsed = time.perf_counter() - started

@@ -13,7 +13,10 @@ from typing import Any
 NEW = "new"
 PENDING = "AdminTask"
 APPROVED, REJECTED, FAILED = "approved", "rejected", "failed"
+STATES = (PENDING, APPROVED, REJECTED, FAILED)  # every state a request is seen in (`state`, events)
 TERMINAL = frozenset({APPROVED, REJECTED, FAILED})
+DECISIONS = (APPROVED, REJECTED)  # a checker's `actionDecision`
+APPROVAL_OUTCOMES = frozenset({APPROVED, FAILED})  # an approval ends as the wrapped call does
 BY_WRAPPED_CALL = "by-wrapped-call"  # approved when the wrapped call succeeds, failed otherwise
 
 CREATE, AUTO, APPROVE, REJECT = "create", "auto-approve", "approve", "reject"

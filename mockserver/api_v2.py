@@ -21,7 +21,7 @@ from capillary_contract.types import by_any_name
 from .simulator import CallContext, Forced, chained, forced, simulate
 from .state import MockState, mock_state
 from .store import ListQuery, StoredRequest, Transaction
-from capillary_contract.lifecycle import APPROVE, AUTO, CREATE, NEW, REJECT, TERMINAL, NoTransition, StepInputs, apply, transition
+from capillary_contract.lifecycle import APPROVE, APPROVED, PENDING, AUTO, CREATE, NEW, REJECT, TERMINAL, NoTransition, StepInputs, apply, transition
 
 bp = Blueprint("workflow", __name__)
 
@@ -85,7 +85,7 @@ def _auto_approve(state: MockState, document: dict[str, Any], rtype: Any, org_id
             tx.remember_reference(org_id, *outcome.remember)
         now = state.now()
         document = apply(document, step, StepInputs(None, outcome.output, outcome.succeeded), now)
-        event = build_event(org_id=org_id, document=document, rtype=rtype, previous="AdminTask", checker_id=None,
+        event = build_event(org_id=org_id, document=document, rtype=rtype, previous=PENDING, checker_id=None,
                             comment=None, now_ms=state.now_ms())
         tx.create_request(org_id, rtype.url_name, document, g.checked.body["entityInfo"])
         tx.publish(event, now)  # the event, and a pending delivery of it to each current subscription
@@ -99,7 +99,7 @@ def decide_request(requestType: str) -> Any:
     user, org_id = checked.user, checked.org_id
     request_id = checked.body["requestId"]
     decision = checked.body["payload"]["AdminTask-Payload"]
-    action = APPROVE if decision["actionDecision"] == "approved" else REJECT
+    action = APPROVE if decision["actionDecision"] == APPROVED else REJECT
     with state.store.transaction() as tx:
         stored = tx.get_request(org_id, request_id)
         if stored is None or stored.url_type != rtype.url_name:

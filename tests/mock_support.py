@@ -18,6 +18,8 @@ from typing import Any, Iterator
 
 import requests
 
+from capillary_contract.examples import decision_body
+from capillary_contract.lifecycle import APPROVED
 from capillary_contract.loader import load_contract
 from capillary_contract.http import basic_authorization, free_port
 
@@ -56,9 +58,8 @@ def auth(user: str, org: str | None = ORG, password: str | None = None) -> dict[
     return headers
 
 
-def decision(request_id: str, verdict: str = "approved", message: str = "decided by the test") -> dict[str, Any]:
-    return {"requestId": request_id, "actionName": "AdminTask",
-            "payload": {"AdminTask-Payload": {"actionDecision": verdict, "actionMessage": message}}}
+def decision(request_id: str, verdict: str = APPROVED, message: str = "decided by the test") -> dict[str, Any]:
+    return decision_body(request_id, verdict, message)
 
 
 @dataclass

@@ -13,11 +13,11 @@ import functools
 from typing import Any, Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from capillary_contract.lifecycle import APPROVED, PENDING
 from capillary_contract.loader import Contract, load_contract
 from capillary_contract.requests import RequestChecks
 
 GENERIC_CODE = 2008  # where a schema node names no code (openapi.yaml info: "Codes tied to fields")
-PENDING = "AdminTask"
 CREATE_STEPS = ("IntouchAPITask-Payload", "ValidateMakerAccess_Output", "ValidatePayload_Output")
 CHECKER_STEPS = ("AdminTask-Payload", "AdminTask_Output", "ValidateCheckerAccess_Output")
 WRAPPED_OUTPUT = "IntouchAPITask_Output"
@@ -106,7 +106,7 @@ def details_on_decision(before: dict[str, Any], after: dict[str, Any], decision:
     for key, value in old.items():
         if new.get(key) != value:
             problems.append(f"details.{key} changed on decision")
-    expected = set(old) | set(CHECKER_STEPS) | ({WRAPPED_OUTPUT} if decision == "approved" else set())
+    expected = set(old) | set(CHECKER_STEPS) | ({WRAPPED_OUTPUT} if decision == APPROVED else set())
     if set(new) != expected:
         problems.append(f"details after {decision} are {sorted(new)}; documented: {sorted(expected)}")
     if new.get("AdminTask-Payload") != {"actionDecision": decision, "actionMessage": message}:
@@ -116,7 +116,7 @@ def details_on_decision(before: dict[str, Any], after: dict[str, Any], decision:
     if new.get("ValidateCheckerAccess_Output") is not True:
         problems.append("details.ValidateCheckerAccess_Output is not true")
     output = new.get(WRAPPED_OUTPUT)
-    if decision == "approved" and isinstance(output, dict):
+    if decision == APPROVED and isinstance(output, dict):
         headers = output.get("headers") or {}
         if not all(isinstance(v, list) for v in headers.values()):
             problems.append("IntouchAPITask_Output.headers values must be lists of strings")

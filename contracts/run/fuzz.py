@@ -19,6 +19,7 @@ from schemathesis.specs.openapi import checks as st_checks
 from schemathesis.checks import not_a_server_error
 
 from capillary_contract.http import ORG_HEADER, TRANSPORT_HEADERS
+from capillary_contract.lifecycle import APPROVED, REJECTED
 
 from . import checks as domain
 from .context import RunContext
@@ -83,8 +84,8 @@ def _make_safe(ctx: RunContext, op_id: str, case: Any) -> None:
     if op_id == "decideRequest" and not ctx.may_approve and isinstance(case.body, dict):
         payload = case.body.get("payload")
         inner = payload.get("AdminTask-Payload") if isinstance(payload, dict) else None
-        if isinstance(inner, dict) and inner.get("actionDecision") == "approved":
-            inner["actionDecision"] = "rejected"
+        if isinstance(inner, dict) and inner.get("actionDecision") == APPROVED:
+            inner["actionDecision"] = REJECTED
 
 
 def _fuzz_one(ctx: RunContext, op: Any, mode: GenerationMode) -> None:

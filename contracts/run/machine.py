@@ -18,13 +18,12 @@ from hypothesis.stateful import (Bundle, RuleBasedStateMachine, consumes, multip
                                  run_state_machine_as_test)
 
 from capillary_contract import strategies
+from capillary_contract.lifecycle import APPROVAL_OUTCOMES, APPROVED, DECISIONS, REJECTED, STATES, TERMINAL
 
 from . import checks as rules
 from .context import RunContext
 
 PHASE = "machine"
-STATES = ("AdminTask", "approved", "rejected", "failed")
-TERMINAL = ("approved", "rejected", "failed")
 COMPARED = ("requestId", "requestType", "state", "userId", "endTime", "details")
 
 
@@ -74,7 +73,7 @@ def build_machine(ctx: RunContext) -> type[RuleBasedStateMachine]:
                 self.fail("checker_decides", "a checker decides a pending request (200)",
                           f"{decision} of a pending request answered HTTP {response.status_code}", response)
                 return item
-            allowed = {"rejected"} if decision == "rejected" else {"approved", "failed"}
+            allowed = {REJECTED} if decision == REJECTED else APPROVAL_OUTCOMES
             if data.get("state") not in allowed:
                 self.fail("checker_decides", "a decision ends the request as documented",
                           f"after {decision} the state is {data.get('state')!r}; documented {sorted(allowed)}", response)
@@ -108,16 +107,16 @@ def build_machine(ctx: RunContext) -> type[RuleBasedStateMachine]:
         @precondition(lambda self: ctx.may_approve)
         @rule(target=decided, item=consumes(pending))
         def approve(self, item: Modelled) -> Modelled:
-            return self.decide(item, "approved")
+            return self.decide(item, APPROVED)
 
         @rule(target=decided, item=consumes(pending))
         def reject(self, item: Modelled) -> Modelled:
-            return self.decide(item, "rejected")
+            return self.decide(item, REJECTED)
 
-        @rule(item=decided, decision=st.sampled_from(["approved", "rejected"]))
+        @rule(item=decided, decision=st.sampled_from(DECISIONS))
         def decide_twice(self, item: Modelled, decision: str) -> None:
-            if decision == "approved" and not ctx.may_approve:
-                decision = "rejected"
+            if decision == APPROVED and not ctx.may_approve:
+                decision = REJECTED
             response = self.client.decide(item.url_name, item.request_id, decision, self.cast.checker)
             ctx.observe(PHASE, response)
             problem = rules.expect_error(ctx.contract, response, 409, 2002)
@@ -126,7 +125,7 @@ def build_machine(ctx: RunContext) -> type[RuleBasedStateMachine]:
 
         @rule(item=pending)
         def self_approve(self, item: Modelled) -> None:
-            decision = "approved" if ctx.may_approve else "rejected"
+            decision = APPROVED if ctx.may_approve else REJECTED
             response = self.client.decide(item.url_name, item.request_id, decision, self.cast.maker)
             ctx.observe(PHASE, response)
             problem = rules.expect_error(ctx.contract, response, 403, 2001)

@@ -12,6 +12,8 @@ from typing import Any, Callable
 from capillary_contract.http import ORG_HEADER, basic_authorization
 from capillary_contract.examples import documented_bodies
 
+from capillary_contract.lifecycle import APPROVAL_OUTCOMES, REJECTED
+
 from . import checks as rules
 from .context import RunContext
 
@@ -116,7 +118,7 @@ def details_growth(p: Probe) -> None:
             p.fail(f"the checker's {decision} was refused (HTTP {response.status_code})", response)
             continue
         p.ctx.remember(data["requestId"], "GOODWILL-POINTS", after.get("state"))
-        allowed = {"rejected"} if decision == "rejected" else {"approved", "failed"}
+        allowed = {REJECTED} if decision == REJECTED else APPROVAL_OUTCOMES
         if after.get("state") not in allowed:
             p.fail(f"after {decision} the state is {after.get('state')!r}; documented: {sorted(allowed)}", response)
         for problem in rules.details_on_decision(data, after, decision, message):

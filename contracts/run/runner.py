@@ -11,6 +11,7 @@ import traceback
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from capillary_contract.lifecycle import PENDING, REJECTED
 from capillary_contract.loader import load_contract
 
 from . import webhooks
@@ -123,5 +124,5 @@ def _reject_leftovers(ctx: RunContext) -> None:
     for request_id, url_name in list(ctx.created.items()):
         response = client.get(request_id, ctx.cast.checker)
         data = (response.json() if response.status_code == 200 else {}).get("data") or {}
-        if data.get("state") == "AdminTask":
-            client.decide(url_name, request_id, "rejected", ctx.cast.checker, "clean-up by the contract suite")
+        if data.get("state") == PENDING:
+            client.decide(url_name, request_id, REJECTED, ctx.cast.checker, "clean-up by the contract suite")
