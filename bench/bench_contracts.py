@@ -18,10 +18,12 @@ from pathlib import Path
 import requests
 
 from capillary_contract.http import ORG_HEADER, basic_authorization, free_port
+from capillary_contract.users import DEFAULT_USERS
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-MAKER = ["-H", f"Authorization: {basic_authorization('maker', 'maker')}", "-H", f"{ORG_HEADER}: 51250"]
+MAKER = ["-H", f"Authorization: {basic_authorization('maker', DEFAULT_USERS['maker'].password)}",
+         "-H", f"{ORG_HEADER}: {DEFAULT_USERS['maker'].org}"]
 
 
 def start_mock(workdir: str) -> tuple[subprocess.Popen, str]:

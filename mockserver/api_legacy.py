@@ -19,7 +19,9 @@ from typing import Any
 from flask import Blueprint, Flask, g
 
 from capillary_contract.loader import Contract, SchemaValidator, Violation, load_contract
-from .identity import DEFAULT_ORG, DEFAULT_USERS, User
+from capillary_contract.users import DEFAULT_ORG
+
+from .identity import DEFAULT_USERS, User
 from .config import MockConfig, zone_of
 from .state import mock_state
 from .store import LogQuery, RecordQuery, Store, Transaction

@@ -61,6 +61,7 @@ def create_app(config: MockConfig | None = None) -> Flask:
         validator=RequestValidator(contract, directory, config.max_json_depth), started=time.time(),
         journal=JournalBuffer(store), claims=ClaimKeeper(store))
 
+    from . import api_legacy, webhooks
     from .accounts import bp as accounts_bp
     from .admin import bp as admin_bp
     from .api_v2 import bp as workflow_bp
@@ -69,7 +70,8 @@ def create_app(config: MockConfig | None = None) -> Flask:
     app.register_blueprint(admin_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(ui_bp)
-    _register_optional_blueprints(app)
+    api_legacy.init_app(app)  # the legacy v1.1 API
+    webhooks.init_app(app)    # the outbox, its dispatcher and the events view
 
     load_configured(app.extensions[EXTENSION])
     app.before_request(_check_request)
@@ -79,19 +81,6 @@ def create_app(config: MockConfig | None = None) -> Flask:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
     return app
-
-
-def _register_optional_blueprints(app: Flask) -> None:
-    """Parts that live in their own modules (legacy v1.1, webhooks) plug in here when present."""
-    import importlib
-    for name in ("mockserver.api_legacy", "mockserver.webhooks"):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.init_app(app)
 
 
 def _family() -> str:

@@ -20,10 +20,8 @@ import yaml
 from capillary_contract.requests import BAD_CREDENTIALS, Refusal
 
 from capillary_contract.http import TOKEN_HEADER
+from capillary_contract.users import DEFAULT_ORG, DEFAULT_USERS as DEFAULT_IDENTITIES
 
-CAN_MAKE = "CanMakeRequest"
-CAN_CHECK = "CanCheckRequest"
-DEFAULT_ORG = 51250
 TIME_CLAIMS = ("exp", "iat", "nbf")  # NumericDate claims (RFC 7519 section 2): JSON numbers only
 
 
@@ -41,20 +39,10 @@ class User:
         return any(p in self.permissions for p in any_of)
 
 
-def _user(name: str, uid: int, perms: Iterable[str], org: int = DEFAULT_ORG, trusted: bool = False,
-          email: str | None = None) -> User:
-    return User(name, name, uid, org, frozenset(perms), email or f"{name}@capillary.mock", trusted)
-
-
-DEFAULT_USERS = (
-    # The maker and checker carry the ids (and the maker the userName) of Capillary's documented examples.
-    _user("maker", 232134, [CAN_MAKE], email="tomswayer@tipent.com"),
-    _user("checker", 233253, [CAN_CHECK]),
-    _user("supervisor", 240001, [CAN_MAKE, CAN_CHECK]),
-    _user("viewer", 240002, []),
-    _user("outsider", 250001, [CAN_MAKE, CAN_CHECK], org=51251),
-    _user("integration", 240003, [CAN_MAKE], trusted=True),
-)
+DEFAULT_USERS = tuple(
+    User(d.username, d.password, d.user_id, d.org, frozenset(d.permissions), d.email or f"{d.username}@capillary.mock",
+         d.trusted)
+    for d in DEFAULT_IDENTITIES.values())
 
 
 class Directory:

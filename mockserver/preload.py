@@ -18,9 +18,8 @@ from capillary_contract.types import RequestType
 from .store import Store
 from .state import MockState
 from capillary_contract.lifecycle import CREATE, NEW, TERMINAL, StepInputs, apply, transition
-from .identity import CAN_MAKE
+from capillary_contract.users import CAN_MAKE, DEFAULT_ORG
 
-SEED_ORG = 51250
 # The create example's entity (seed 003); the documents give none for the other requests.
 SEED_ENTITY = {"tillId": "50682289", "storeId": "50682288", "zoneId": "50682286", "conceptId": "50678331"}
 
@@ -50,7 +49,7 @@ def _examples(node: Any) -> Iterator[dict[str, Any]]:
 
 
 def load_documents(store: Store, contract: Contract, types: dict[str, RequestType],
-                   org_id: int = SEED_ORG) -> int:
+                   org_id: int = DEFAULT_ORG) -> int:
     """Store the documented requests; returns how many were new."""
     by_response_name = {t.response_name: t for t in types.values()}
     added = 0
@@ -83,7 +82,7 @@ PENDING_IDS = uuid.UUID("7d1c6f0e-3b7a-4c55-9a54-2f3c1b0e9d11")  # namespace of 
 PENDING_SPACING_S = 7 * 60  # the preloaded requests were raised a few minutes apart, newest last
 
 
-def load_pending(state: MockState, per_type: int, org_id: int = SEED_ORG) -> int:
+def load_pending(state: MockState, per_type: int, org_id: int = DEFAULT_ORG) -> int:
     """`--pending N`: N requests of every type waiting for a checker, raised in turn by the org's
     makers, each with its type's documented wrapped call, so a checker screen has several pages.
     Ids are derived from (org, type, number), so every worker loading them stores them once."""

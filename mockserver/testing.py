@@ -13,12 +13,14 @@ from typing import Iterator
 from flask import Flask
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from capillary_contract import users
+from capillary_contract.http import basic_authorization
+
 from .app import create_app
 from .config import MockConfig
-from capillary_contract.http import basic_authorization
 from .webhooks import stop as stop_webhooks
 
-DEFAULT_ORG = "51250"
+DEFAULT_ORG = str(users.DEFAULT_ORG)  # headers carry the org as text
 SHUTDOWN_POLL_S = 0.01
 
 

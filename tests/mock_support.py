@@ -22,10 +22,11 @@ from capillary_contract.examples import decision_body
 from capillary_contract.lifecycle import APPROVED
 from capillary_contract.loader import load_contract
 from capillary_contract.http import basic_authorization, free_port
+from capillary_contract.users import DEFAULT_ORG, OTHER_ORG as OTHER_ORG_ID
 
 BASE = "/api_gateway/v2/request-workflow"
-ORG = "51250"
-OTHER_ORG = "51251"
+ORG = str(DEFAULT_ORG)  # headers carry the orgs as text
+OTHER_ORG = str(OTHER_ORG_ID)
 CONTRACT = load_contract()
 TYPES = tuple(CONTRACT.request_types)
 REPO = Path(__file__).resolve().parents[1]

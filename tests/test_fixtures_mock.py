@@ -10,9 +10,9 @@ from typing import Iterator
 import pytest
 import requests
 
-testing = pytest.importorskip("mockserver.testing")
-from mockserver.config import MockConfig  # noqa: E402
-from contracts.fixtures.legacy.recorder import Send, outcome, play  # noqa: E402
+from mockserver import testing
+from mockserver.config import MockConfig
+from contracts.fixtures.legacy.recorder import Send, outcome, play
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 TIMEOUT = 10

@@ -8,18 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from capillary_contract import users
 from capillary_contract.http import ORG_HEADER, TOKEN_HEADER, basic_authorization
 
-DEFAULT_ORG = "51250"
-OUTSIDER_ORG = "51251"
-# The mock's default users (user: password, org). Promised in DESIGN.md section 3.
-MOCK_USERS = {
-    "maker": ("maker", DEFAULT_ORG),
-    "checker": ("checker", DEFAULT_ORG),
-    "supervisor": ("supervisor", DEFAULT_ORG),
-    "viewer": ("viewer", DEFAULT_ORG),
-    "outsider": ("outsider", OUTSIDER_ORG),
-}
+DEFAULT_ORG = str(users.DEFAULT_ORG)  # headers carry the org as text
 
 
 class AuthError(ValueError):
@@ -79,6 +71,6 @@ def build_cast(org: str | None, maker_auth: str | None, checker_auth: str | None
     extras = {}
     if defaults and org == DEFAULT_ORG:
         for name in ("supervisor", "viewer", "outsider"):
-            password, home = MOCK_USERS[name]
-            extras[name] = parse_auth(name, f"basic:{name}:{password}", home)
+            user = users.DEFAULT_USERS[name]
+            extras[name] = parse_auth(name, f"basic:{user.username}:{user.password}", str(user.org))
     return Cast(maker, checker, extras)
