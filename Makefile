@@ -22,7 +22,8 @@ serve: $(STAMP)
 	$(BIN)/mockserver serve --host $(HOST) --port $(PORT) --db $(DB)
 
 # The suite runs on every core (pytest-xdist); PYTEST_ARGS='-n 0' runs it in one process.
-PYTEST_ARGS ?= -n auto
+# loadgroup keeps tests marked xdist_group("…") on one worker (e.g. those sharing one installed kit).
+PYTEST_ARGS ?= -n auto --dist loadgroup
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

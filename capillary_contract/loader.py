@@ -41,10 +41,16 @@ def spec_path() -> Path:
 def select_spec(path: str | os.PathLike[str]) -> Path:
     """Make `path` the contract every later `load_contract()` reads, in this process and the ones it
     starts (the commands' `--spec PATH`: the same as setting $CAPILLARY_OPENAPI). Refuses a path that
-    is not a readable file with a ValueError that names it, so a command can say so and exit 2."""
+    is not a file, or not a YAML/JSON OpenAPI document, with a ValueError that names it, so a command
+    can say so and exit 2. (It is parsed here, once: later loads of the same file version are cached.)"""
     resolved = Path(path).expanduser().resolve()
     if not resolved.is_file():
         raise ValueError(f"no OpenAPI document at {path}")
+    try:
+        load_contract(resolved).request_types  # a workflow contract names its request types
+    except (yaml.YAMLError, UnicodeDecodeError, AttributeError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path} is not an OpenAPI document of the workflow contract "
+                         f"({type(exc).__name__}: {str(exc)[:200]})") from None
     os.environ[SPEC_ENV] = str(resolved)
     return resolved
 

@@ -20,6 +20,7 @@ import requests
 from mock_support import REPO, free_port, stop_served, ServedMock, wait_healthy
 
 PACKAGES = ("capillary_contract", "mockserver", "contracts")
+pytestmark = pytest.mark.xdist_group("installed-kit")  # one install per run (make test: --dist loadgroup)
 
 
 def _tracked_files() -> list[str]:
@@ -44,9 +45,15 @@ def installed(tmp_path_factory) -> Path:
     return bin_dir
 
 
+def _clean_env() -> dict[str, str]:
+    """This environment without what would point the installed kit back at the repository."""
+    return {**{k: v for k, v in os.environ.items() if k not in ("CAPILLARY_OPENAPI", "PYTHONPATH")},
+            "PYTHONUNBUFFERED": "1"}
+
+
 def _run(bin_dir: Path, cwd: Path, *args: str, env: dict[str, str] | None = None,
          timeout: float = 600) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in ("CAPILLARY_OPENAPI", "PYTHONPATH")}
+    clean = _clean_env()
     return subprocess.run([*args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
                           env={**clean, "PATH": f"{bin_dir}{os.pathsep}{clean.get('PATH', '')}", **(env or {})})
 
@@ -71,13 +78,12 @@ def test_the_installed_commands_serve_generate_and_conform(installed, tmp_path):
     port = free_port()
     log = tmp_path / "mockserver.log"
     with log.open("wb") as handle:
-        clean = {k: v for k, v in os.environ.items() if k not in ("CAPILLARY_OPENAPI", "PYTHONPATH")}
         process = subprocess.Popen([str(installed / "mockserver"), "serve", "--port", str(port), "--db", "state.db"],
                                    cwd=tmp_path, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
-                                   env={**clean, "PYTHONUNBUFFERED": "1"})
+                                   env=_clean_env())
     served = ServedMock(f"http://127.0.0.1:{port}", process, port, log)
     try:
-        wait_healthy(served.base_url, process, log)
+        wait_healthy(served.base_url, process, log, timeout_s=120)
         contract = requests.get(served.base_url + "/openapi.yaml", timeout=10)
         assert contract.status_code == 200 and "x-request-types" in contract.text
 
@@ -97,16 +103,33 @@ def test_the_installed_commands_serve_generate_and_conform(installed, tmp_path):
 
 def test_spec_points_every_command_at_another_contract(installed, tmp_path):
     other = tmp_path / "copy of the contract.yaml"
-    shutil.copy2(REPO / "openapi.yaml", other)
-    by_flag = _run(installed, tmp_path, "contracts", "fixtures", "--out", "by-flag", "--spec", str(other))
-    by_env = _run(installed, tmp_path, "contracts", "fixtures", "--out", "by-env", env={"CAPILLARY_OPENAPI": str(other)})
-    assert by_flag.returncode == 0 and by_env.returncode == 0, (by_flag.stderr, by_env.stderr)
-    assert (tmp_path / "by-flag" / "index.json").read_bytes() == (tmp_path / "by-env" / "index.json").read_bytes()
+    other.write_text((REPO / "openapi.yaml").read_text(encoding="utf-8").replace(
+        "\ninfo:\n  title: ", "\ninfo:\n  title: Another copy of ", 1), encoding="utf-8")
+    port = free_port()
+    log = tmp_path / "mockserver.log"
+    with log.open("wb") as handle:
+        process = subprocess.Popen([str(installed / "mockserver"), "serve", "--port", str(port), "--db", ":memory:",
+                                    "--spec", str(other)], cwd=tmp_path, stdout=handle, stderr=subprocess.STDOUT,
+                                   start_new_session=True, env=_clean_env())
+    served = ServedMock(f"http://127.0.0.1:{port}", process, port, log)
+    try:
+        wait_healthy(served.base_url, process, log, timeout_s=120)
+        assert "title: Another copy of " in requests.get(served.base_url + "/openapi.yaml", timeout=10).text
+    finally:
+        stop_served(served)
+    by_env = _run(installed, tmp_path, str(installed / "python"), "-c",
+                  "from capillary_contract import load_contract; print(load_contract().spec['info']['title'])",
+                  env={"CAPILLARY_OPENAPI": str(other)})
+    assert by_env.stdout.startswith("Another copy of "), by_env.stderr
 
+    (tmp_path / "broken.yaml").write_text("{[", encoding="utf-8")
     for command in (["mockserver", "serve", "--port", str(free_port())],
                     ["contracts", "run", "--base-url", "http://127.0.0.1:9"],
                     ["contracts", "fixtures", "--out", "never"]):
-        refused = _run(installed, tmp_path, *command, "--spec", "no-such.yaml", timeout=60)
-        assert refused.returncode == 2, (command, refused.stderr)
-        assert "no OpenAPI document at no-such.yaml" in refused.stderr
-        assert "Traceback" not in refused.stderr
+        for spec, says in (("no-such.yaml", "no OpenAPI document at no-such.yaml"),
+                           ("broken.yaml", "broken.yaml is not an OpenAPI document of the workflow contract")):
+            refused = _run(installed, tmp_path, *command, "--spec", spec, timeout=120)
+            assert refused.returncode == 2, (command, spec, refused.stderr)
+            assert says in refused.stderr, (command, refused.stderr)
+            assert "Traceback" not in refused.stderr
+    assert not (tmp_path / "never").exists()

@@ -15,7 +15,7 @@ def test_make_serve_takes_port_host_and_db(tmp_path):
                                     f"DB={db}"], stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
     served = ServedMock(f"http://127.0.0.1:{port}", process, port, log)
     try:
-        wait_healthy(served.base_url, process, log)
+        wait_healthy(served.base_url, process, log, timeout_s=120)  # make may first refresh .venv
         assert db.is_file()
     finally:
         stop_served(served)
