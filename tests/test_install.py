@@ -20,7 +20,8 @@ import requests
 from mock_support import REPO, free_port, stop_served, ServedMock, wait_healthy
 
 PACKAGES = ("capillary_contract", "mockserver", "contracts")
-pytestmark = pytest.mark.xdist_group("installed-kit")  # one install per run (make test: --dist loadgroup)
+# One install per run (make test: --dist loadgroup); pip needs minutes when the machine is busy.
+pytestmark = [pytest.mark.xdist_group("installed-kit"), pytest.mark.timeout(1800)]
 
 
 def _tracked_files() -> list[str]:
