@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import threading
 import time
 import uuid
 from typing import Any, Iterator
@@ -26,6 +25,8 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from capillary_contract import lifecycle
 from capillary_contract.loader import load_contract
 from capillary_contract.requests import RequestChecks
+
+from threaded_servers import serving
 
 CONTRACT = load_contract()
 CHECKS = RequestChecks(CONTRACT, credentials=None)
@@ -168,14 +169,6 @@ class _Quiet(WSGIRequestHandler):
         pass
 
 
-@contextlib.contextmanager
-def serve_app(app: Flask) -> Iterator[str]:
+def serve_app(app: Flask) -> contextlib.AbstractContextManager[str]:
     """Serve a Flask app on 127.0.0.1 (a free port) in a thread; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_Quiet)
-    thread = threading.Thread(target=server.serve_forever, name=app.name, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    return serving(make_server("127.0.0.1", 0, app, threaded=True, request_handler=_Quiet))

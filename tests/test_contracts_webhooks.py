@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any, Callable
 
 import requests
@@ -12,6 +12,7 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
 from capillary_contract.http import free_port
+from threaded_servers import QuietHandler
 from contracts.run.runner import RunOptions, run
 from mockserver.config import MockConfig
 from mockserver.testing import serve_in_thread
@@ -24,7 +25,7 @@ class Relay:
         self.target: str | None = None
         relay = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:  # noqa: N802
                 event = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
                 bent = bend(event)
@@ -33,9 +34,6 @@ class Relay:
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/relay"

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
 
 import pytest
@@ -14,6 +12,7 @@ import requests
 from mock_support import BASE, Client, auth, body_for, call_of, mockserver_command
 from mockserver.config import MockConfig
 from mockserver.testing import serve_in_thread
+from threaded_servers import QuietHandler, serving_handler
 
 EVIL = "http://evil.example"
 
@@ -135,7 +134,7 @@ def test_subscription_headers_are_not_shown(client: Client) -> None:
 
 
 # -- 18: --chain ------------------------------------------------------------------------------------
-class _Wrapped(BaseHTTPRequestHandler):
+class _Wrapped(QuietHandler):
     """The wrapped API: records what reached it."""
 
     seen: list[dict[str, Any]] = []
@@ -145,30 +144,16 @@ class _Wrapped(BaseHTTPRequestHandler):
         body = self.rfile.read(length)
         _Wrapped.seen.append({"headers": {k.lower(): v for k, v in self.headers.items()}, "body": body,
                               "path": self.path})
-        payload = json.dumps({"data": {}, "errors": [], "warnings": []}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        self.answer_json({"data": {}, "errors": [], "warnings": []})
 
     do_PUT = do_POST  # noqa: N815
-
-    def log_message(self, *args: Any) -> None:
-        pass
 
 
 @pytest.fixture
 def wrapped() -> Iterator[str]:
     _Wrapped.seen = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Wrapped)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with serving_handler(_Wrapped) as url:
+        yield url
 
 
 @pytest.fixture

@@ -7,12 +7,12 @@ import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
 
 import pytest
 import requests
 
+from threaded_servers import QuietHandler, serving_handler
 from mock_support import BASE, CONTRACT, Client, auth, body_for, call_of, decision, served_mock, start_served, \
     stop_served
 
@@ -51,7 +51,7 @@ def test_workers_share_one_state(tmp_path) -> None:
         assert sorted(d["requestId"] for d in listed.json()["data"]) == sorted(ids)
 
 
-class _CountingReceiver(BaseHTTPRequestHandler):
+class _CountingReceiver(QuietHandler):
     """Plays the wrapped API: counts calls, answers slowly so concurrent checkers overlap."""
 
     calls: list[str] = []
@@ -62,28 +62,14 @@ class _CountingReceiver(BaseHTTPRequestHandler):
         with self.lock:
             self.calls.append(self.path)
         time.sleep(0.2)
-        body = json.dumps({"data": {}, "errors": [], "warnings": []}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+        self.answer_json({"data": {}, "errors": [], "warnings": []})
 
 
 @pytest.fixture
 def wrapped_api() -> Iterator[tuple[str, list[str]]]:
     _CountingReceiver.calls = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _CountingReceiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", _CountingReceiver.calls
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with serving_handler(_CountingReceiver) as url:
+        yield url, _CountingReceiver.calls
 
 
 def test_sixteen_checkers_one_winner(tmp_path, wrapped_api) -> None:
