@@ -18,7 +18,7 @@ from werkzeug.routing import BaseConverter
 from .errors import ApiError
 from .events import build_event
 from capillary_contract.types import by_any_name
-from .simulator import CallContext, Forced, chained, forced, simulate
+from .simulator import TIMEOUT, CallContext, Forced, chained, forced, simulate
 from .state import MockState, mock_state
 from .store import ListQuery, StoredRequest, Transaction
 from capillary_contract.lifecycle import APPROVE, APPROVED, PENDING, AUTO, CREATE, NEW, REJECT, TERMINAL, NoTransition, StepInputs, apply, transition
@@ -153,6 +153,8 @@ def _approve(state: MockState, stored: StoredRequest, token: str, step: Any, dec
                       stored.org_id, stored.maker_id)
     if force and force.latency_ms:
         time.sleep(force.latency_ms / 1000)
+    if force and force.outcome == TIMEOUT:  # the wrapped call never answers: the gateway gives up
+        time.sleep(state.config.outcome_timeout_s)
     outcome = None
     if force and force.outcome:
         outcome = forced(ctx, force)

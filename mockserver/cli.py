@@ -33,6 +33,16 @@ def _zone(text: str) -> str:
     return text
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 300:
+        raise argparse.ArgumentTypeError(f"expected seconds from 0 to 300, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mockserver", description="Stateful mock of Capillary's request workflow APIs.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -66,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--admin-token", default=os.environ.get("MOCKSERVER_ADMIN_TOKEN"),
                        help="require this token (header X-Mock-Admin-Token, or Authorization: Bearer) on /__admin/*"
                        " except health; needed when --host is not a loopback address (env MOCKSERVER_ADMIN_TOKEN)")
+    serve.add_argument("--outcome-timeout", type=_seconds, default=MockConfig.outcome_timeout_s, metavar="SECONDS",
+                       help="how long an approval forced to time out (X-Mock-Outcome: timeout, or a queued fault)"
+                       " waits before it answers failed (default %(default)s)")
     serve.add_argument("--fixtures", type=Path, help="preload lifecycle fixtures from this folder")
     serve.add_argument("--timezone", type=_zone, default=MockConfig.timezone,
                        help="zone of the times written without an offset (default %(default)s, IST, as in "
@@ -87,7 +100,7 @@ def config_from(args: argparse.Namespace) -> MockConfig:
     headers = dict(args.webhook_header)
     extra: dict[str, Any] = {"jwt_secret": args.jwt_secret} if args.jwt_secret else {}
     return MockConfig(db=args.db, users_file=args.config, strict=args.strict, chain_calls=args.chain,
-                      chain_allow=tuple(args.chain_allow), admin_token=args.admin_token or None,
+                      chain_allow=tuple(args.chain_allow), outcome_timeout_s=args.outcome_timeout, admin_token=args.admin_token or None,
                       webhooks=tuple(Subscription(u, headers) for u in args.webhook),
                       fixtures_dir=args.fixtures, examples=args.examples, pending_per_type=args.pending, timezone=args.timezone,
                       delivery=DeliveryPolicy(timeout_s=args.webhook_timeout, base_delay_s=args.webhook_delay,

@@ -54,6 +54,9 @@ class MockConfig:
     chain_allow: tuple[str, ...] = ()  # HOST or HOST:PORT a chained call may reach (`--chain-allow`)
     admin_token: str | None = None     # `--admin-token`: required by /__admin/* (health aside)
     chain_timeout_s: float = 10.0
+    # How long a forced `timeout` outcome holds the approving call before it answers `failed`/504,
+    # so a screen's waiting state can be seen (`--outcome-timeout`).
+    outcome_timeout_s: float = 5.0
     fixtures_dir: Path | None = None
     examples: bool = False  # preload the documents' own requests (see preload.py)
     # The zone of the times the APIs write without an offset (startTime, endTime, v1.1 dates). The

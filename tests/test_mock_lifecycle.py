@@ -5,11 +5,15 @@ the mock grows `details` exactly as Capillary's documents show it.
 """
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
+import requests
 
 from mock_support import CONTRACT, TYPES, Client, assert_error, body_for
+from mockserver.config import MockConfig
+from mockserver.testing import serve_in_thread
 
 DECIDE_EXAMPLES = CONTRACT.spec["paths"]["/api_gateway/v2/request-workflow/{requestType}"]["put"]["responses"]["200"][
     "content"]["application/json"]["examples"]
@@ -117,13 +121,31 @@ def test_fault_of_another_type_is_left_alone(client: Client) -> None:
     assert client.admin("DELETE", "faults").json() == {"faults": []}
 
 
-@pytest.mark.parametrize("outcome, state", [("timeout", "failed"), ("success", "approved")])
-def test_other_forced_outcomes(client: Client, outcome: str, state: str) -> None:
+def _forced(client: Client, outcome: str) -> tuple[requests.Response, float]:
     body = body_for("POINTS-REDEMPTION")
     del body["payload"]["IntouchAPITask-Payload"]["headers"]["X-CAP-CLIENT-SIGNATURE"]  # would fail by rule
     pending = client.pending("POINTS-REDEMPTION", body)
-    decided = client.decide("POINTS-REDEMPTION", pending["requestId"], headers={"X-Mock-Outcome": outcome})
-    assert decided.json()["data"]["state"] == state
+    started = time.monotonic()
+    decided = client.decide("POINTS-REDEMPTION", pending["requestId"],
+                            headers={"X-Mock-Outcome": outcome} if outcome else {})
+    return decided, time.monotonic() - started
+
+
+def test_forced_success(client: Client) -> None:
+    assert _forced(client, "success")[0].json()["data"]["state"] == "approved"
+
+
+@pytest.mark.parametrize("queued", [False, True])
+def test_forced_timeout_waits_then_fails(tmp_path, queued: bool) -> None:
+    """The approving call is held for --outcome-timeout, as a wrapped call that never answers would be."""
+    with serve_in_thread(MockConfig(db=str(tmp_path / "state.db"), dispatch=False, outcome_timeout_s=0.6)) as mock:
+        client = Client(mock.base_url)
+        if queued:
+            client.admin("POST", "faults", json={"outcome": "timeout", "requestType": "POINTS-REDEMPTION"})
+        decided, waited = _forced(client, "" if queued else "timeout")
+    document = decided.json()["data"]
+    assert document["state"] == "failed" and waited >= 0.6
+    assert document["details"]["IntouchAPITask_Output"]["status"] == 504
 
 
 @pytest.mark.parametrize("first", ["approved", "rejected"])
