@@ -202,3 +202,12 @@ def test_approved_event_names_the_checker_and_the_type(client: Client) -> None:
     assert approved["data"]["previousRequestState"] == "AdminTask"
     assert approved["data"]["checkerId"] == 240001
     assert approved["refId"] == f"51250_{pending['requestId']}"
+
+
+def test_outcome_timeout_is_a_serve_option(capsys) -> None:
+    from mockserver.cli import build_parser, config_from
+    parser = build_parser()
+    assert config_from(parser.parse_args(["serve", "--outcome-timeout", "0.4"])).outcome_timeout_s == 0.4
+    with pytest.raises(SystemExit) as refused:
+        parser.parse_args(["serve", "--outcome-timeout", "soon"])
+    assert refused.value.code == 2 and "expected seconds from 0 to 300" in capsys.readouterr().err
