@@ -10,10 +10,13 @@ import pytest
 from contracts.run import checks as rules
 from contracts.cli import main
 from contracts.run.identities import AuthError, build_cast, parse_auth
-from contracts.run.report import Finding, Report
+from contracts.run.findings import Finding
+from contracts.run.junit import write_junit
+from contracts.run.report import Report
+from contracts.run.reproduction import BodyFiles, Exchange
 from capillary_contract.strategies import openapi_schema
 from contracts.run.spec import fuzzed_operations, operation_id
-from contracts.run.transport import Exchange, is_loopback, parse_rate
+from contracts.run.transport import is_loopback, parse_rate
 from capillary_contract.loader import load_contract
 
 
@@ -29,7 +32,13 @@ def test_auth_flags():
 
 def test_default_cast_knows_the_mock_users_only_without_flags():
     assert set(build_cast(None, None, None).extras) == {"supervisor", "viewer", "outsider"}
+    assert build_cast(None, None, None).mock
     assert build_cast(None, "basic:a:b", None).extras == {}
+    given = build_cast("7", "basic:a:b", "basic:c:d", supervisor_auth="token:x.y.z", viewer_auth="basic:v:w",
+                       outsider_auth="basic:o:p", outsider_org="8")
+    assert not given.mock and given.get("outsider").org == "8" and given.get("supervisor").org == "7"
+    with pytest.raises(AuthError):
+        build_cast("7", outsider_auth="basic:o:p")  # the outsider's organisation must be named
 
 
 def test_rate_and_loopback():
@@ -74,18 +83,21 @@ def test_details_growth_rule():
 
 
 def test_report_outputs(tmp_path):
-    report = Report(live=False)
+    from contracts.run.console import summary
+
+    report = Report(live=False, files=BodyFiles(str(tmp_path / "files")))
     report.count("probes", 3)
     exchange = Exchange("PUT", "http://127.0.0.1/x", {"A": "b"}, '{"k": 1}', 200, "{}")
     assert report.add(Finding("probes", "decided_once", "rule", "PUT /x", "again accepted", exchange))
-    assert not report.add(Finding("probes", "decided_once", "rule", "PUT /x", "repeat"))
+    assert not report.add(Finding("probes", "decided_once", "rule", "PUT /x", "again accepted"))
     report.write_json(str(tmp_path / "r.json"), {"seed": 1})
     data = json.loads((tmp_path / "r.json").read_text())
     assert data["conformant"] is False and data["failures"][0]["reproduction"]["curl"].startswith("curl -X PUT")
-    report.write_junit(str(tmp_path / "j.xml"))
+    assert data["problems"][0]["count"] == 2 and data["findingCount"] == 2
+    write_junit(report, str(tmp_path / "j.xml"))
     root = ET.parse(tmp_path / "j.xml").getroot()
     assert root.find(".//failure").get("type") == "decided_once"
-    assert "decided_once" in report.summary()
+    assert "decided_once" in summary(report, "1 PROBLEM")
 
 
 @pytest.mark.parametrize("argv", [

@@ -13,6 +13,8 @@ import binascii
 import re
 from typing import Any, Iterable
 
+from ..text import decoded, printable  # noqa: F401  (re-exported: the proxy's modules import them from here)
+
 REDACTED = "<redacted>"
 SECRET_NAME = re.compile(r"^(proxy-)?authorization$|token|cookie|secret|passw|api[-_]?key|signature|credential", re.I)
 MIN_SECRET = 4  # shorter values are not blanked elsewhere (they would blank ordinary text)
@@ -20,23 +22,6 @@ MIN_SECRET = 4  # shorter values are not blanked elsewhere (they would blank ord
 
 def is_secret_name(name: str) -> bool:
     return bool(SECRET_NAME.search(name))
-
-
-def printable(text: str) -> str:
-    """`text` with every non-printable character (controls, lone surrogates, ...) as a \\x/\\u escape."""
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
-
-
-def _escape(ch: str) -> str:
-    code = ord(ch)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
-
-
-def decoded(raw: bytes) -> str:
-    """Bytes as text that never fails: UTF-8, with undecodable bytes as \\xNN."""
-    return raw.decode("utf-8", "backslashreplace")
 
 
 class Secrets:

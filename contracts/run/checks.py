@@ -247,24 +247,35 @@ def v2_operation_for(contract: Contract, method: str, path: str) -> str | None:
     return found[0].operation_id
 
 
-def schema_problem(contract: Contract, response: Any) -> str | None:
-    """None when the answer's status is documented and its body fits that status's schema."""
+def schema_violations(contract: Contract, response: Any, prefix: str = "") -> tuple[str | None, str | None] | None:
+    """None when no workflow schema applies to the answer; else (problem or None, its cause).
+    The cause names where the answer broke its schema, not the values, so one broken field is one
+    problem across operations, request types and phases (Schemathesis's findings name it the same)."""
     request = response.request
-    op_id = v2_operation_for(contract, request.method, request.path_url)
+    path = urlsplit(request.url).path
+    op_id = v2_operation_for(contract, request.method, path[len(prefix):] if prefix and path.startswith(prefix) else path)
     if op_id is None:
         return None
     operation = contract.operations[op_id]
     try:
         validator = operation.response_validator(response.status_code)
     except KeyError:
-        return f"HTTP {response.status_code} is not documented for {op_id}"
+        return (f"HTTP {response.status_code} is not documented for {op_id}",
+                f"undocumented status {response.status_code}")
     if validator is None:
-        return None
-    body = json_or_none(response)
-    violations = validator.violations(body)
-    if violations:
-        return f"{op_id} HTTP {response.status_code}: " + "; ".join(f"{v.field}: {v.detail[:160]}" for v in violations[:3])
-    return None
+        return (None, None)
+    violations = validator.violations(json_or_none(response))
+    if not violations:
+        return (None, None)
+    problem = (f"{operation.operation_id} HTTP {response.status_code}: "
+               + "; ".join(f"{v.field}: {v.detail[:160]}" for v in violations[:3]))
+    return problem, schema_cause(violations[0].field)
+
+
+def schema_cause(pointer: str) -> str:
+    """The cause of a schema violation: the answer's field that broke it, list indices masked."""
+    parts = ["*" if part.isdigit() else part for part in pointer.strip("/").split("/") if part]
+    return "the answer breaks its schema at /" + "/".join(parts)
 
 
 # -- v1.1 batches: an invalid item fails alone ------------------------------------------------

@@ -2,17 +2,26 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from .runner import EXIT_UNUSABLE, PHASES, RunOptions, run
+from .runner import PHASES, RunOptions, run
+
+AUTH = "basic:user:password or token:JWT"
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    r = subparsers.add_parser("run", help="check a deployment (or the mock) against openapi.yaml")
-    r.add_argument("--base-url", required=True, help="e.g. http://127.0.0.1:4010")
+    r = subparsers.add_parser("run", help="check a deployment (or the mock) against openapi.yaml",
+                              description="Exit 0 conformant, 1 violations, 2 unusable set-up (arguments, "
+                                          "unreachable target, wrong base path, refused credentials, unwritable "
+                                          "output, nothing tested), 3 internal error.")
+    r.add_argument("--base-url", required=True, help="e.g. http://127.0.0.1:4010 (the part before /api_gateway/)")
     r.add_argument("--org", help="organisation id (default 51250, the mock's)")
-    r.add_argument("--maker-auth", help="basic:user:password or token:JWT (default: the mock's maker)")
-    r.add_argument("--checker-auth", help="basic:user:password or token:JWT (default: the mock's checker)")
+    who = r.add_argument_group("identities (with none given, the mock's default users fill every role)")
+    who.add_argument("--maker-auth", help=f"{AUTH}: a user with CanMakeRequest")
+    who.add_argument("--checker-auth", help=f"{AUTH}: a user with CanCheckRequest")
+    who.add_argument("--supervisor-auth", help=f"{AUTH}: a user with both permissions (the four-eyes checks)")
+    who.add_argument("--viewer-auth", help=f"{AUTH}: a user with no permission (the permission checks)")
+    who.add_argument("--outsider-auth", help=f"{AUTH}: a user of another organisation (the isolation checks)")
+    who.add_argument("--outsider-org", help="the outsider's organisation id (needed with --outsider-auth)")
     r.add_argument("--max-examples", type=int, default=25, help="generated cases per operation and mode (default 25)")
     r.add_argument("--seed", type=int, help="repeat a run (printed at the end of every run)")
     r.add_argument("--junit-xml", metavar="PATH")
@@ -24,18 +33,24 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    help="receive the target's webhook events on 127.0.0.1:PORT and check them")
     r.add_argument("--workers", type=int, default=1, help="operations fuzzed in parallel (default 1)")
     r.add_argument("--phases", default=",".join(PHASES), help="comma list of probes, machine, fuzz")
+    r.add_argument("--include", action="append", default=[], metavar="SEL",
+                   help="test only these: a tag (workflow, legacy), an operationId or 'METHOD /path' (repeatable)")
+    r.add_argument("--exclude", action="append", default=[], metavar="SEL",
+                   help="do not test these (same forms as --include; e.g. --exclude legacy)")
+    r.add_argument("--max-failures", type=int, metavar="N", help="stop after N distinct findings")
+    r.add_argument("--max-time", type=float, metavar="SECONDS", help="stop after this long, reporting what was found")
     r.set_defaults(handler=handle)
     return r
 
 
 def handle(args: argparse.Namespace) -> int:
     phases = tuple(p.strip() for p in args.phases.split(",") if p.strip())
-    unknown = [p for p in phases if p not in PHASES]
-    if unknown:
-        print(f"contracts run: unknown phase(s) {unknown}", file=sys.stderr)
-        return EXIT_UNUSABLE
     return run(RunOptions(
         base_url=args.base_url, org=args.org, maker_auth=args.maker_auth, checker_auth=args.checker_auth,
-        max_examples=args.max_examples, seed=args.seed, junit_xml=args.junit_xml, report=args.report,
-        allow_approve=args.allow_approve, rate_limit=args.rate_limit, webhook_listen=args.webhook_listen,
-        workers=args.workers, phases=phases))
+        supervisor_auth=args.supervisor_auth, viewer_auth=args.viewer_auth, outsider_auth=args.outsider_auth,
+        outsider_org=args.outsider_org, max_examples=args.max_examples, seed=args.seed, junit_xml=args.junit_xml,
+        report=args.report, allow_approve=args.allow_approve, rate_limit=args.rate_limit,
+        webhook_listen=args.webhook_listen, workers=args.workers, phases=phases,
+        include=[s for v in args.include for s in v.split(",") if s],
+        exclude=[s for v in args.exclude for s in v.split(",") if s],
+        max_failures=args.max_failures, max_time=args.max_time))

@@ -7,28 +7,29 @@ caller), and the safety rule (no approvals against a shared target unless allowe
 """
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import requests
 from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis.reporting import with_reporter
 from schemathesis import GenerationMode
 from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.openapi.checks import *  # noqa: F401,F403  (registers the failure types)
+from schemathesis.openapi.checks import JsonSchemaError
 from schemathesis.specs.openapi import checks as st_checks
 from schemathesis.checks import not_a_server_error
 
 from capillary_contract.http import ORG_HEADER, TRANSPORT_HEADERS
 from capillary_contract.lifecycle import APPROVED, REJECTED
 
-from . import checks as domain
-from .context import RunContext
-from .identities import Identity
-from .report import Finding
 from capillary_contract.strategies import openapi_schema
 
+from . import checks as domain
+from .context import RunContext
+from .findings import Finding
+from .identities import Identity
+from .reproduction import exchange_of
 from .spec import fuzzed_operations, operation_id
-from .transport import exchange_of
 
 PHASE = "fuzz"
 BASE_CHECKS = [not_a_server_error, st_checks.status_code_conformance, st_checks.content_type_conformance,
@@ -43,20 +44,32 @@ def _identity(ctx: RunContext, op_id: str) -> Identity:
     return ctx.cast.checker if op_id in CHECKER_OPS else ctx.cast.maker
 
 
-def _jobs(ctx: RunContext) -> list[tuple[Any, GenerationMode]]:
+def label_of(op: Any, mode: GenerationMode) -> str:
+    """The operation's template and the generation mode: the same name in every run."""
+    return f"{op.method.upper()} {op.path} [{mode.value}]"
+
+
+def _jobs(ctx: RunContext, quiet: bool = False) -> list[tuple[Any, GenerationMode]]:
     jobs = []
     for op in fuzzed_operations(openapi_schema(ctx.contract)):
         op_id = operation_id(op)
-        legacy = op.path.startswith("/v1.1/")
-        if legacy and "Authorization" not in _identity(ctx, op_id).headers:
-            ctx.report.skip(PHASE, f"{op_id}: v1.1 takes Basic auth only")
-            continue
-        if op_id == "approveLegacyRequests" and not ctx.may_approve:
-            ctx.report.skip(PHASE, f"{op_id}: approvals need --allow-approve on a non-loopback target")
-            continue
+        tags = op.definition.raw.get("tags", [])
         modes = [GenerationMode.NEGATIVE] if op_id == "createRequest" else [GenerationMode.POSITIVE,
                                                                              GenerationMode.NEGATIVE]
-        jobs += [(op, mode) for mode in modes]
+        legacy = op.path.startswith("/v1.1/")
+        why = None
+        if not ctx.selection.selects(op_id, tags, op.method, op.path):
+            why = "excluded by --include/--exclude"
+        elif legacy and "Authorization" not in _identity(ctx, op_id).headers:
+            why = "v1.1 takes Basic auth only"
+        elif op_id == "approveLegacyRequests" and not ctx.may_approve:
+            why = "approvals need --allow-approve on a non-loopback target"
+        if why is None:
+            jobs += [(op, mode) for mode in modes]
+        elif not quiet:
+            ctx.report.skip(PHASE, f"{op_id}: {why}")
+            for mode in modes:
+                ctx.report.not_checked(PHASE, "every check", why, label_of(op, mode))
     return jobs
 
 
@@ -96,12 +109,15 @@ def _fuzz_one(ctx: RunContext, op: Any, mode: GenerationMode) -> None:
     code_check = domain.make_documented_code_check(lambda case: sent_headers)
     checks = _checks_for(op_id, mode, code_check)
     strategy = op.as_strategy(generation_mode=mode, headers=fixed)
-    label = f"{op.method.upper()} {op.path} [{mode.value}]"
+    label = label_of(op, mode)
+    for check in checks:
+        ctx.report.passed(PHASE, check.__name__, label)
 
     @settings(max_examples=ctx.max_examples, database=None, deadline=None, derandomize=False,
               suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
     @given(case=strategy)
     def run(case: Any) -> None:
+        ctx.report.check_budget()
         _make_safe(ctx, op_id, case)
         _drop_transport_headers(case)
         try:
@@ -123,12 +139,16 @@ def _fuzz_one(ctx: RunContext, op: Any, mode: GenerationMode) -> None:
 
     if ctx.seed is not None:
         run = seed(ctx.seed)(run)
-    run()
+    with with_reporter(lambda *_: None):  # Hypothesis's own notes (seeds, falsifying examples) would garble the output
+        run()
 
 
 def _add_failure(ctx: RunContext, label: str, failure: Failure, response: Any) -> None:
     check = (type(failure).checks or ("",))[0] or _custom_name(failure.title)
-    ctx.report.add(Finding(PHASE, check, failure.title, label, failure.message or "", exchange_of(response)))
+    cause = domain.schema_cause("/".join(map(str, failure.instance_path))) \
+        if isinstance(failure, JsonSchemaError) else None
+    message = failure.message or failure.title
+    ctx.report.add(Finding(PHASE, check, failure.title, label, message, exchange_of(response), cause=cause))
 
 
 def _custom_name(title: str) -> str:
@@ -147,44 +167,57 @@ def _remember_created(ctx: RunContext, op_id: str, response: Any) -> None:
 _FORKED: RunContext | None = None  # the run's context, inherited by forked workers
 
 
-def _worker(jobs: list[tuple[str, str]]) -> tuple[list[Finding], int, dict[str, str], list[str]]:
-    """In a forked process: fuzz some operations, hand back findings, case count and created ids."""
+def _worker_start() -> None:
+    """Forked workers leave SIGINT and SIGTERM to the parent, which stops the pool and reports."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _worker(jobs: list[str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """In a forked process: fuzz some operations, hand back the report, case count and created ids."""
     import dataclasses
 
-    from .report import Report
+    from .report import Report, StopRun
 
     parent = _FORKED
     assert parent is not None
-    ctx = dataclasses.replace(parent, report=Report(live=False), created={}, trajectories={})
-    ops = {(op.label, mode.value): (op, mode) for op, mode in _jobs(ctx)}
-    for key in jobs:
-        _fuzz_one(ctx, *ops[key])
-    return ctx.report.findings, ctx.report.total_cases, ctx.created, ctx.report.phase(PHASE).skipped
+    report = Report(stream=parent.report.stream, live=False, files=parent.report.files,
+                    type_names=parent.report.type_names)
+    report.lines, report.quiet = parent.report.lines, parent.report.quiet
+    report.max_failures, report.deadline = parent.report.max_failures, parent.report.deadline
+    report.started = parent.report.started
+    ctx = dataclasses.replace(parent, report=report, created={}, trajectories={}, sent={})
+    ops = {(label_of(op, mode)): (op, mode) for op, mode in _jobs(ctx, quiet=True)}
+    try:
+        for key in jobs:
+            _fuzz_one(ctx, *ops[key])
+    except StopRun:
+        pass
+    return report.handover(), ctx.created
 
 
 def run_fuzz(ctx: RunContext) -> None:
     """Fuzz every operation; with --workers N, N forked processes share the operations
     (Hypothesis is not thread-safe enough to share one process)."""
     global _FORKED
-    started = time.monotonic()
     jobs = _jobs(ctx)
     if ctx.workers <= 1 or len(jobs) < 2:
         for op, mode in jobs:
             _fuzz_one(ctx, op, mode)
-    else:
-        import multiprocessing
+        return
+    import multiprocessing
 
-        keys = [(op.label, mode.value) for op, mode in jobs]
-        shares = [keys[i::ctx.workers] for i in range(ctx.workers)]
-        _FORKED = ctx
-        try:
-            with multiprocessing.get_context("fork").Pool(ctx.workers) as pool:
-                for findings, cases, created, _ in pool.imap_unordered(_worker, [s for s in shares if s]):
-                    for finding in findings:
-                        ctx.report.add(finding)
-                    ctx.report.count(PHASE, cases)
-                    for request_id, url_name in created.items():
-                        ctx.remember(request_id, url_name, None)
-        finally:
-            _FORKED = None
-    ctx.report.phase(PHASE).seconds += time.monotonic() - started
+    keys = [label_of(op, mode) for op, mode in jobs]
+    shares = [keys[i::ctx.workers] for i in range(ctx.workers)]
+    _FORKED = ctx
+    try:
+        with multiprocessing.get_context("fork").Pool(ctx.workers, initializer=_worker_start) as pool:
+            for handed, created in pool.imap_unordered(_worker, [s for s in shares if s]):
+                ctx.report.merge(handed, PHASE)
+                for request_id, url_name in created.items():
+                    ctx.remember(request_id, url_name, None)
+                ctx.report.check_budget()
+    finally:
+        _FORKED = None

@@ -1,8 +1,16 @@
-"""Who the suite acts as: maker and checker from flags, plus the mock's other default users.
+"""Who the suite acts as: one identity per role a core rule needs.
 
-An auth flag is `basic:user:password` or `token:JWT`. With no auth flags the target is
-assumed to be the mock, so its documented default users (DESIGN.md section 3) are known too
-and the permission / isolation probes can use them; with flags, only maker and checker exist.
+| role       | needed for                                              | flag               |
+|------------|---------------------------------------------------------|--------------------|
+| maker      | creating (CanMakeRequest)                               | --maker-auth       |
+| checker    | deciding (CanCheckRequest)                              | --checker-auth     |
+| supervisor | four-eyes: both permissions, deciding its own request   | --supervisor-auth  |
+| viewer     | permissions: no permission at all                       | --viewer-auth      |
+| outsider   | isolation: a user of another organisation               | --outsider-auth (+ --outsider-org) |
+
+An auth flag is `basic:user:password` or `token:JWT`. With no auth flag at all the target is taken
+to be the mock, whose default users (DESIGN.md section 3) fill every role; with flags, a role
+without one is unknown and the rules needing it are reported as not checked.
 """
 from __future__ import annotations
 
@@ -12,6 +20,8 @@ from capillary_contract import users
 from capillary_contract.http import ORG_HEADER, TOKEN_HEADER, basic_authorization
 
 DEFAULT_ORG = str(users.DEFAULT_ORG)  # headers carry the org as text
+OUTSIDER_ORG = str(users.OTHER_ORG)
+ROLES = ("maker", "checker", "supervisor", "viewer", "outsider")  # each the mock's default user of that name
 
 
 class AuthError(ValueError):
@@ -33,6 +43,10 @@ class Identity:
     def request_headers(self) -> dict[str, str]:
         return self.with_org(self.org)
 
+    @property
+    def flag(self) -> str:
+        return f"--{self.name}-auth"
+
 
 def parse_auth(name: str, spec: str, org: str) -> Identity:
     """`basic:user:password` or `token:JWT` -> an Identity."""
@@ -51,26 +65,45 @@ def parse_auth(name: str, spec: str, org: str) -> Identity:
 
 @dataclass
 class Cast:
-    """The identities of one run. `extras` holds supervisor/viewer/outsider when known."""
+    """The identities of one run. `extras` holds the supervisor, viewer and outsider that are known;
+    `mock` says the identities are the mock's own (no auth flag given)."""
 
     maker: Identity
     checker: Identity
     extras: dict[str, Identity] = field(default_factory=dict)
+    mock: bool = False
 
     @property
     def org(self) -> str:
         return self.maker.org
 
+    def get(self, role: str) -> Identity | None:
+        return {"maker": self.maker, "checker": self.checker}.get(role) or self.extras.get(role)
 
-def build_cast(org: str | None, maker_auth: str | None, checker_auth: str | None) -> Cast:
-    """Identities from the flags; the mock's default users where no flag was given."""
+    @property
+    def known(self) -> list[Identity]:
+        return [who for who in (self.get(role) for role in ROLES) if who is not None]
+
+
+def build_cast(org: str | None, maker_auth: str | None = None, checker_auth: str | None = None,
+               supervisor_auth: str | None = None, viewer_auth: str | None = None,
+               outsider_auth: str | None = None, outsider_org: str | None = None) -> Cast:
+    """Identities from the flags; the mock's default users when no flag was given."""
     org = org or DEFAULT_ORG
-    defaults = maker_auth is None and checker_auth is None
-    maker = parse_auth("maker", maker_auth or "basic:maker:maker", org)
-    checker = parse_auth("checker", checker_auth or "basic:checker:checker", org)
-    extras = {}
-    if defaults and org == DEFAULT_ORG:
-        for name in ("supervisor", "viewer", "outsider"):
-            user = users.DEFAULT_USERS[name]
-            extras[name] = parse_auth(name, f"basic:{user.username}:{user.password}", str(user.org))
-    return Cast(maker, checker, extras)
+    given = {"maker": maker_auth, "checker": checker_auth, "supervisor": supervisor_auth,
+             "viewer": viewer_auth, "outsider": outsider_auth}
+    mock = all(v is None for v in given.values())
+    if outsider_auth is not None and not outsider_org:
+        raise AuthError("--outsider-auth needs --outsider-org (the outsider's own organisation)")
+    if outsider_org and outsider_org == org:
+        raise AuthError(f"--outsider-org must be another organisation than --org {org}")
+    identities: dict[str, Identity] = {}
+    for role, spec in given.items():
+        home = (outsider_org or OUTSIDER_ORG) if role == "outsider" else org
+        if spec is None and (mock or role in ("maker", "checker")):
+            user = users.DEFAULT_USERS[role]
+            spec = f"basic:{user.username}:{user.password}"
+        if spec is not None:
+            identities[role] = parse_auth(role, spec, home)
+    maker, checker = identities.pop("maker"), identities.pop("checker")
+    return Cast(maker, checker, identities, mock=mock)

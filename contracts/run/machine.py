@@ -2,18 +2,21 @@
 decide twice / self-approve / read one / list, holding a model of every request it made.
 
 Every read is compared with the model; lists must filter and page as asked; a decided
-request must stay decided. Failures are reported (first per rule) instead of raised, so one
-broken rule does not stop the others from being exercised; the exchange that broke the rule
-is the reproduction. It talks HTTP only, so it runs against any base URL.
+request must stay decided. Failures are reported instead of raised, so one broken rule does not
+stop the others from being exercised. Each modelled request keeps the exchanges that made its
+history, so a failure about a request comes with the minimal sequence that shows it (create -> its
+id -> decide -> decide again), replayable as a script; a rule the run never managed to exercise
+(say, no request ever reached AdminTask, so nothing was approved) is reported as not checked.
+It talks HTTP only, so it runs against any base URL.
 """
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from hypothesis import HealthCheck, seed, settings, strategies as st
+from hypothesis.reporting import with_reporter
 from hypothesis.stateful import (Bundle, RuleBasedStateMachine, consumes, multiple, precondition, rule,
                                  run_state_machine_as_test)
 
@@ -22,9 +25,21 @@ from capillary_contract.lifecycle import APPROVAL_OUTCOMES, APPROVED, DECISIONS,
 
 from . import checks as rules
 from .context import RunContext
+from .reproduction import Exchange, exchange_of
 
 PHASE = "machine"
 COMPARED = ("requestId", "requestType", "state", "userId", "endTime", "details")
+USES = ("createRequest", "decideRequest", "getRequest", "listRequests")
+# rule -> (the operation it calls, the checks it applies (its own first), what it needs to run at all)
+EXERCISED = {
+    "create": ("createRequest", ("valid_create_accepted", "request_type_casing", "details_growth"), "a valid create"),
+    "approve": ("decideRequest", ("checker_approves", "details_growth"), "a request in AdminTask"),
+    "reject": ("decideRequest", ("checker_rejects", "details_growth"), "a request in AdminTask"),
+    "decide_twice": ("decideRequest", ("decided_once",), "a decided request"),
+    "self_approve": ("decideRequest", ("maker_is_not_checker",), "the supervisor (--supervisor-auth), both permissions"),
+    "read_one": ("getRequest", ("read_agrees_with_model", "terminal_state_stays"), "a request the run made"),
+    "list_page": ("listRequests", ("list_filters_and_pages",), "a list answer"),
+}
 
 
 @dataclass
@@ -33,13 +48,14 @@ class Modelled:
     url_name: str
     data: dict[str, Any]
     history: list[str] = field(default_factory=list)
+    steps: list[Exchange] = field(default_factory=list)  # the exchanges that made this request's history
 
     @property
     def state(self) -> str:
         return self.data["state"]
 
 
-def build_machine(ctx: RunContext) -> type[RuleBasedStateMachine]:
+def build_machine(ctx: RunContext, exercised: dict[str, int]) -> type[RuleBasedStateMachine]:
     bodies = {url_name: strategies.create_bodies(url_name, ctx.contract) for url_name in ctx.contract.request_types}
     types = sorted(ctx.contract.request_types)
 
@@ -54,10 +70,29 @@ def build_machine(ctx: RunContext) -> type[RuleBasedStateMachine]:
             self.cast = ctx.cast
 
         # -- helpers -------------------------------------------------------------------
-        def fail(self, check: str, rule_text: str, message: str, response: Any = None, operation: str = "") -> None:
+        def fail(self, check: str, rule_text: str, message: str, response: Any = None, operation: str = "",
+                 item: Modelled | None = None) -> None:
             if response is not None and not operation:
-                operation = f"{response.request.method} {response.request.path_url.split('?')[0]}"
-            ctx.fail(PHASE, check, rule_text, operation, message, response)
+                operation = ctx.label_of(response)
+            steps = list(item.steps) if item is not None else []
+            if steps and response is not None:
+                last = exchange_of(response)
+                if last is not None and (last.method, last.url, last.body) != (steps[-1].method, steps[-1].url,
+                                                                              steps[-1].body):
+                    steps.append(self.step(response, item.request_id))
+            ctx.fail(PHASE, check, rule_text, operation, message, response, steps=steps if len(steps) > 1 else None)
+
+        def ran(self, rule_name: str, response: Any) -> None:
+            """The rule ran: its checks are test cases of the operation it called."""
+            exercised[rule_name] = exercised.get(rule_name, 0) + 1
+            for check in EXERCISED[rule_name][1]:
+                ctx.report.passed(PHASE, check, ctx.label_of(response))
+
+        @staticmethod
+        def step(response: Any, request_id: str, created: bool = False) -> Exchange:
+            exchange = exchange_of(response)
+            exchange.request_id, exchange.created = request_id, created
+            return exchange
 
         def data_of(self, response: Any) -> dict[str, Any] | None:
             ctx.observe(PHASE, response)
@@ -68,17 +103,22 @@ def build_machine(ctx: RunContext) -> type[RuleBasedStateMachine]:
         def decide(self, item: Modelled, decision: str) -> Modelled:
             message = f"{decision} by the lifecycle machine"
             response = self.client.decide(item.url_name, item.request_id, decision, self.cast.checker, message)
+            self.ran("approve" if decision == APPROVED else "reject", response)
             data = self.data_of(response) if response.status_code == 200 else None
+            check = "checker_approves" if decision == APPROVED else "checker_rejects"
             if data is None:
-                self.fail("checker_decides", "a checker decides a pending request (200)",
-                          f"{decision} of a pending request answered HTTP {response.status_code}", response)
+                self.fail(check, "a checker decides a pending request (200)",
+                          f"{decision} of a pending request answered HTTP {response.status_code}", response, item=item)
                 return item
             allowed = {REJECTED} if decision == REJECTED else APPROVAL_OUTCOMES
             if data.get("state") not in allowed:
-                self.fail("checker_decides", "a decision ends the request as documented",
-                          f"after {decision} the state is {data.get('state')!r}; documented {sorted(allowed)}", response)
+                self.fail(check, "a decision ends the request as documented",
+                          f"after {decision} the state is {data.get('state')!r}; documented {sorted(allowed)}",
+                          response, item=item)
             for problem in rules.details_on_decision(item.data, data, decision, message):
-                self.fail("details_growth", "details grow step by step as documented", problem, response)
+                self.fail("details_growth", "details grow step by step as documented", problem, response, item=item)
+            item.steps.append(self.step(response, item.request_id))
+            ctx.remember(item.request_id, item.url_name, None, decision=decision, comment=message)
             item.data = data
             item.history.append(str(data.get("state")))
             ctx.remember(item.request_id, item.url_name, data.get("state"))
@@ -89,6 +129,7 @@ def build_machine(ctx: RunContext) -> type[RuleBasedStateMachine]:
         def create(self, url_name: str, data: st.DataObject) -> Any:
             body = data.draw(bodies[url_name], label="body")
             response = self.client.create(url_name, body, self.cast.maker)
+            self.ran("create", response)
             got = self.data_of(response) if response.status_code == 200 else None
             if got is None or "requestId" not in got:
                 self.fail("valid_create_accepted", "a maker's valid create body is accepted (200)",
@@ -99,10 +140,14 @@ def build_machine(ctx: RunContext) -> type[RuleBasedStateMachine]:
                           f"requestType {got.get('requestType')!r} for {url_name}", response)
             for problem in rules.details_on_create(got, body):
                 self.fail("details_growth", "details grow step by step as documented", problem, response)
-            item = Modelled(got["requestId"], url_name, got, [str(got.get("state"))])
+            item = Modelled(got["requestId"], url_name, got, [str(got.get("state"))],
+                            [self.step(response, got["requestId"], created=True)])
             self.model[item.request_id] = item
-            ctx.remember(item.request_id, url_name, got.get("state"))
-            return item if item.state == rules.PENDING else multiple()
+            ctx.remember(item.request_id, url_name, got.get("state"), wrapped=body["payload"]["IntouchAPITask-Payload"])
+            if item.state == rules.PENDING:
+                exercised["pending"] = exercised.get("pending", 0) + 1
+                return item
+            return multiple()
 
         @precondition(lambda self: ctx.may_approve)
         @rule(target=decided, item=consumes(pending))
@@ -118,28 +163,49 @@ def build_machine(ctx: RunContext) -> type[RuleBasedStateMachine]:
             if decision == APPROVED and not ctx.may_approve:
                 decision = REJECTED
             response = self.client.decide(item.url_name, item.request_id, decision, self.cast.checker)
+            self.ran("decide_twice", response)
             ctx.observe(PHASE, response)
             problem = rules.expect_error(ctx.contract, response, 409, 2002)
             if problem:
-                self.fail("decided_once", "a decided request cannot be decided again (409, 2002)", problem, response)
+                self.fail("decided_once", "a decided request cannot be decided again (409, 2002)", problem, response,
+                          item=item)
 
-        @rule(item=pending)
-        def self_approve(self, item: Modelled) -> None:
+        @precondition(lambda self: self.cast.get("supervisor") is not None)
+        @rule(url_name=st.sampled_from(types), data=st.data())
+        def self_approve(self, url_name: str, data: st.DataObject) -> None:
+            """Four-eyes: the supervisor holds both permissions, so a 403 on its own request is for four-eyes."""
+            supervisor = self.cast.get("supervisor")
+            body = data.draw(bodies[url_name], label="body")
+            created = self.client.create(url_name, body, supervisor)
+            got = self.data_of(created) if created.status_code == 200 else None
+            if got is None or got.get("state") != rules.PENDING:
+                return
+            item = Modelled(got["requestId"], url_name, got, [rules.PENDING], [self.step(created, got["requestId"], True)])
+            ctx.remember(item.request_id, url_name, rules.PENDING, wrapped=body["payload"]["IntouchAPITask-Payload"])
             decision = APPROVED if ctx.may_approve else REJECTED
-            response = self.client.decide(item.url_name, item.request_id, decision, self.cast.maker)
+            response = self.client.decide(url_name, item.request_id, decision, supervisor)
+            self.ran("self_approve", response)
             ctx.observe(PHASE, response)
             problem = rules.expect_error(ctx.contract, response, 403, 2001)
             if problem:
-                self.fail("maker_is_not_checker", "the maker cannot decide their own request (403, 2001)",
-                          problem, response)
+                self.fail("maker_is_not_checker", "the maker cannot decide their own request, even with "
+                          "CanCheckRequest (403, 2001)", problem, response, item=item)
+            else:
+                item.steps.append(self.step(response, item.request_id))
+            after = self.data_of(self.client.get(item.request_id, supervisor))
+            if after is not None and after.get("state") != rules.PENDING:
+                self.fail("maker_is_not_checker", "a refused self-decision leaves the request pending",
+                          f"after the supervisor's own {decision} the request is {after.get('state')!r}",
+                          operation=ctx.label("GET", ctx.contract.path_of("getRequest", requestId="x")), item=item)
 
         @rule(item=st.one_of(pending, decided))
         def read_one(self, item: Modelled) -> None:
             response = self.client.get(item.request_id, self.cast.checker)
+            self.ran("read_one", response)
             got = self.data_of(response) if response.status_code == 200 else None
             if got is None:
                 self.fail("read_agrees_with_model", "a request the run made can be read (200)",
-                          f"HTTP {response.status_code}", response)
+                          f"HTTP {response.status_code}", response, item=item)
                 return
             self.compare(item, got, response, "read")
 
@@ -147,6 +213,10 @@ def build_machine(ctx: RunContext) -> type[RuleBasedStateMachine]:
               casing=st.booleans(), limit=st.integers(1, 5), page=st.integers(0, 2), mine=st.booleans())
         def list_page(self, states: set[str], type_filter: str | None, casing: bool, limit: int, page: int,
                       mine: bool) -> None:
+            self.list_and_check(states, type_filter, casing, limit, page, mine)
+
+        def list_and_check(self, states: set[str], type_filter: str | None, casing: bool, limit: int, page: int,
+                           mine: bool) -> None:
             params: dict[str, Any] = {"limit": limit, "PageNo": page}
             if states:
                 params["states"] = ",".join(sorted(states))
@@ -155,6 +225,7 @@ def build_machine(ctx: RunContext) -> type[RuleBasedStateMachine]:
             if mine and self.model:
                 params["userId"] = next(iter(self.model.values())).data.get("userId")
             response = self.client.list(params, self.cast.checker)
+            self.ran("list_page", response)
             ctx.observe(PHASE, response)
             body = rules.json_or_none(response)
             if response.status_code != 200 or not isinstance(body, dict):
@@ -163,6 +234,12 @@ def build_machine(ctx: RunContext) -> type[RuleBasedStateMachine]:
                 return
             self.check_page(body, params, states, type_filter, limit, page, response)
 
+        def teardown(self) -> None:
+            """At the end of every run, one list per state the run's requests took: a filter that is ignored
+            shows at once, however the random steps fell."""
+            for state in sorted({m.state for m in self.model.values()}):
+                self.list_and_check({s for s in STATES if s != state}, None, False, 5, 0, False)
+
         # -- invariants ----------------------------------------------------------------
         def compare(self, item: Modelled, got: dict[str, Any], response: Any, how: str) -> None:
             for key in COMPARED:
@@ -170,7 +247,8 @@ def build_machine(ctx: RunContext) -> type[RuleBasedStateMachine]:
                     check = "terminal_state_stays" if key == "state" and item.state in TERMINAL else "read_agrees_with_model"
                     self.fail(check, "every read agrees with what the run did (terminal states stay)",
                               f"{how}: {key} is {str(got.get(key))[:200]!r}; the run expects "
-                              f"{str(item.data.get(key))[:200]!r} (history {item.history})", response)
+                              f"{str(item.data.get(key))[:200]!r} (history {item.history})", response,
+                              item=item if how == "read" else None)
                     return
 
         def check_page(self, body: dict[str, Any], params: dict[str, Any], states: set[str], type_filter: str | None,
@@ -219,12 +297,41 @@ def build_machine(ctx: RunContext) -> type[RuleBasedStateMachine]:
 
 
 def run_machine(ctx: RunContext) -> None:
-    started = time.monotonic()
-    machine = build_machine(ctx)
+    left_out = ctx.selection.missing(ctx.contract, USES)
+    if left_out:
+        for rule_name, (op_id, checks, _) in EXERCISED.items():
+            ctx.report.not_checked(PHASE, checks[0], f"excluded: the machine uses {', '.join(left_out)}",
+                                   _label(ctx, op_id))
+        return
+    exercised: dict[str, int] = {}
+    machine = build_machine(ctx, exercised)
     runs = max(2, ctx.max_examples // 5)
     config = settings(max_examples=runs, stateful_step_count=15, database=None, deadline=None,
                       suppress_health_check=list(HealthCheck), derandomize=False)
     if ctx.seed is not None:
         machine = seed(ctx.seed)(machine)  # Hypothesis copies the factory's seed into the machine's test
-    run_state_machine_as_test(machine, settings=config)
-    ctx.report.phase(PHASE).seconds += time.monotonic() - started
+    try:
+        with with_reporter(lambda *_: None):
+            run_state_machine_as_test(machine, settings=config)
+    finally:
+        _say_what_never_ran(ctx, exercised)
+
+
+def _say_what_never_ran(ctx: RunContext, exercised: dict[str, int]) -> None:
+    """A rule the machine never exercised is loud, with the likely reason."""
+    if ctx.report.stopped:
+        return
+    for rule_name, (op_id, checks, needs) in EXERCISED.items():
+        if exercised.get(rule_name):
+            continue
+        why = f"never exercised: the {rule_name} step needs {needs}"
+        if rule_name in ("approve", "reject", "decide_twice") and not exercised.get("pending"):
+            why += "; no request the machine created ever reached AdminTask"
+        if rule_name == "approve" and not ctx.may_approve:
+            why = "approvals are off (non-loopback target without --allow-approve)"
+        ctx.report.not_checked(PHASE, checks[0], f"{rule_name}: {why}", _label(ctx, op_id))
+
+
+def _label(ctx: RunContext, op_id: str) -> str:
+    op = ctx.contract.operations[op_id]
+    return f"{op.method.upper()} {op.path}"

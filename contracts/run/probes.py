@@ -1,8 +1,10 @@
 """Deterministic domain probes: one scenario per rule the workflow documents.
 
 Each probe creates what it needs, acts as the identity the rule is about, and compares the
-answer with the documented status and code (from openapi.yaml). Probes needing the mock's
-other default users (supervisor, viewer, outsider) run only when those are known.
+answer with the documented status and code (from openapi.yaml). A probe is one JUnit test case;
+one that needs an identity the run does not have (a supervisor for four-eyes, an outsider for
+isolation, a viewer for permissions) or an operation --exclude left out is reported as not checked,
+never passed.
 """
 from __future__ import annotations
 
@@ -18,12 +20,14 @@ from . import checks as rules
 from .context import RunContext
 
 PHASE = "probes"
-PROBES: list[tuple[str, str, Callable[["Probe"], None]]] = []
+PROBES: list[tuple[str, str, tuple[str, ...], tuple[str, ...], Callable[["Probe"], None]]] = []
+V2 = ("createRequest", "decideRequest", "getRequest", "listRequests")
 
 
-def probe(name: str, rule: str):
+def probe(name: str, rule: str, uses: tuple[str, ...] = V2, needs: tuple[str, ...] = ()):
+    """Register a probe: `uses` the operations it calls, `needs` the identities beyond maker and checker."""
     def register(func: Callable[["Probe"], None]) -> Callable[["Probe"], None]:
-        PROBES.append((name, rule, func))
+        PROBES.append((name, rule, uses, needs, func))
         return func
     return register
 
@@ -38,8 +42,11 @@ class Probe:
         self.bodies = documented_bodies(ctx.contract)
 
     def fail(self, message: str, response: Any = None, operation: str = "") -> None:
-        op = operation or (f"{response.request.method} {response.request.path_url.split('?')[0]}" if response is not None else "")
-        self.ctx.fail(PHASE, self.name, self.rule, op, message, response)
+        op = operation or (self.ctx.label_of(response) if response is not None else "")
+        self.ctx.fail(PHASE, self.name, self.rule, op, message, response, per_operation=False)
+
+    def who(self, role: str) -> Any:
+        return self.ctx.cast.get(role)
 
     def count(self, response: Any = None) -> None:
         if response is None:
@@ -83,6 +90,10 @@ class Probe:
         return f"GET {self.contract.operations['getRequest'].path}"
 
     @property
+    def create_label(self) -> str:
+        return f"POST {self.contract.operations['createRequest'].path}"
+
+    @property
     def safe_decision(self) -> str:
         return "approved" if self.ctx.may_approve else "rejected"
 
@@ -97,9 +108,9 @@ def create_every_type(p: Probe) -> None:
         expected_name = rules.response_type_name(p.contract, url_name)
         if data.get("requestType") != expected_name:
             p.fail(f"{url_name}: requestType {data.get('requestType')!r}, documented {expected_name!r}",
-                   operation=f"POST create {url_name}")
+                   operation=p.create_label)
         for problem in rules.details_on_create(data, p.bodies[url_name]):
-            p.fail(f"{url_name}: {problem}", operation=f"POST create {url_name}")
+            p.fail(f"{url_name}: {problem}", operation=p.create_label)
 
 
 @probe("details_growth", "deciding adds AdminTask-Payload, AdminTask_Output, ValidateCheckerAccess_Output "
@@ -125,10 +136,10 @@ def details_growth(p: Probe) -> None:
             p.fail(problem, response)
 
 
-@probe("maker_is_not_checker", "the maker cannot decide their own request (403, 2001)")
+@probe("maker_is_not_checker", "the maker cannot decide their own request, even with CanCheckRequest (403, 2001)",
+       needs=("supervisor",))
 def maker_is_not_checker(p: Probe) -> None:
-    both = p.ctx.cast.extras.get("supervisor")
-    who = both or p.ctx.cast.maker
+    who = p.who("supervisor")  # both permissions: a 403 can only be for four-eyes, not for a missing permission
     data = p.create(who=who)
     if data is None:
         return
@@ -137,31 +148,33 @@ def maker_is_not_checker(p: Probe) -> None:
         p.still_pending(data, "a refused self-decision")
 
 
-@probe("permissions", "creating needs CanMakeRequest, deciding needs CanCheckRequest, reading needs either (403, 2001)")
+@probe("permissions", "creating needs CanMakeRequest (403, 2001)")
 def permissions(p: Probe) -> None:
-    cast = p.ctx.cast
     body = p.bodies["GOODWILL-POINTS"]
-    p.expect(p.client.create("GOODWILL-POINTS", body, cast.checker), 403, 2001, "a checker without CanMakeRequest creating")
+    p.expect(p.client.create("GOODWILL-POINTS", body, p.ctx.cast.checker), 403, 2001,
+             "a checker without CanMakeRequest creating")
+
+
+@probe("no_permission", "a user with neither permission can create, decide, read and list nothing (403, 2001)",
+       needs=("viewer",))
+def no_permission(p: Probe) -> None:
+    viewer = p.who("viewer")
+    body = p.bodies["GOODWILL-POINTS"]
     data = p.create()
     if data is None:
         return
-    viewer = cast.extras.get("viewer")
-    if viewer:
-        p.expect(p.client.create("GOODWILL-POINTS", body, viewer), 403, 2001, "a user without permissions creating")
-        p.expect(p.client.decide("GOODWILL-POINTS", data["requestId"], p.safe_decision, viewer), 403, 2001,
-                 "a user without permissions deciding")
-        p.expect(p.client.get(data["requestId"], viewer), 403, 2001, "a user without permissions reading")
-        p.expect(p.client.list({}, viewer), 403, 2001, "a user without permissions listing")
+    p.expect(p.client.create("GOODWILL-POINTS", body, viewer), 403, 2001, "a user without permissions creating")
+    p.expect(p.client.decide("GOODWILL-POINTS", data["requestId"], p.safe_decision, viewer), 403, 2001,
+             "a user without permissions deciding")
+    p.expect(p.client.get(data["requestId"], viewer), 403, 2001, "a user without permissions reading")
+    p.expect(p.client.list({}, viewer), 403, 2001, "a user without permissions listing")
     p.still_pending(data, "refused decisions")
 
 
 @probe("org_isolation", "a user of another organisation can neither read nor decide the request (404, 2007), "
-                        "nor act in an organisation that is not theirs (400, 2005)")
+                        "nor act in an organisation that is not theirs (400, 2005)", needs=("outsider",))
 def org_isolation(p: Probe) -> None:
-    outsider = p.ctx.cast.extras.get("outsider")
-    if outsider is None:
-        p.ctx.report.skip(PHASE, "org_isolation: needs the mock's outsider user")
-        return
+    outsider = p.who("outsider")
     data = p.create()
     if data is None:
         return
@@ -214,11 +227,13 @@ def credentials_and_org_header(p: Probe) -> None:
     p.expect(p.client.raw("GET", path, headers=maker.headers), 400, 2026, "no organisation header")
 
 
-@probe("legacy_self_approval", "v1.1: the user who added a request cannot approve it (item code 9056)")
+@probe("legacy_self_approval", "v1.1: the user who added a request cannot approve it (item code 9056)",
+       uses=("addLegacyRequests", "approveLegacyRequests"), needs=("supervisor",))
 def legacy_self_approval(p: Probe) -> None:
-    who = p.ctx.cast.extras.get("supervisor") or p.ctx.cast.maker
+    who = p.who("supervisor")
     if not who.login or not p.ctx.may_approve:
-        p.ctx.report.skip(PHASE, "legacy_self_approval: needs Basic auth and approvals allowed")
+        p.ctx.report.not_checked(PHASE, p.name, "needs the supervisor as Basic auth (v1.1 takes no token) "
+                                 "and approvals allowed (--allow-approve on a non-loopback target)")
         return
     examples = p.contract.spec["paths"]["/v1.1/request/add"]["post"]["requestBody"]["content"]["application/json"]["examples"]
     body = examples["goodwillPoints"]["value"]
@@ -242,7 +257,13 @@ def legacy_self_approval(p: Probe) -> None:
 
 
 def run_probes(ctx: RunContext) -> None:
-    started = time.monotonic()
-    for name, rule, func in PROBES:
-        func(Probe(ctx, name, rule))
-    ctx.report.phase(PHASE).seconds += time.monotonic() - started
+    for name, rule, uses, needs, func in PROBES:
+        missing = [f"--{role}-auth" for role in needs if ctx.cast.get(role) is None]
+        left_out = ctx.selection.missing(ctx.contract, uses)
+        if missing:
+            ctx.report.not_checked(PHASE, name, f"{rule}: needs {', '.join(missing)}")
+        elif left_out:
+            ctx.report.not_checked(PHASE, name, f"excluded: uses {', '.join(left_out)}")
+        else:
+            ctx.report.passed(PHASE, name)
+            func(Probe(ctx, name, rule))

@@ -1,17 +1,16 @@
-"""HTTP to the target: one session per thread, a shared rate limit, and the last exchange kept.
+"""HTTP to the target: one session per thread, a shared rate limit and budget, loopback detection.
 
-Every request the suite sends goes through `TargetSession`, so `--rate-limit` holds for the
-fuzzer, the machine and the probes alike, and a failure can always show what was sent.
+Every request the suite sends goes through `TargetSession`, so `--rate-limit`, `--max-time` and
+`--max-failures` hold for the fuzzer, the machine and the probes alike, and no mock-only header
+reaches a target that is not the mock.
 """
 from __future__ import annotations
 
 import ipaddress
-import shlex
 import socket
 import threading
 import time
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 import requests
@@ -50,53 +49,32 @@ def parse_rate(text: str | None) -> float | None:
     return rate / per
 
 
-class TargetSession(requests.Session):
-    """A requests session that obeys the rate limit, has a timeout and remembers its last exchange."""
+MOCK_ONLY_HEADER = "x-mock-"  # the mock's own controls (e.g. X-Mock-Outcome): never sent to another target
 
-    def __init__(self, limiter: RateLimiter, timeout: float = DEFAULT_TIMEOUT):
+
+class TargetSession(requests.Session):
+    """A requests session that obeys the rate limit and the run's budget, has a timeout, and sends
+    mock-only headers to the mock alone."""
+
+    def __init__(self, limiter: RateLimiter, timeout: float = DEFAULT_TIMEOUT,
+                 before: Callable[[], None] | None = None, mock: bool = False):
         super().__init__()
         self.limiter = limiter
         self.timeout = timeout
+        self.before = before
+        self.mock = mock
         self.sent = 0
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        if self.before is not None:
+            self.before()
+        if not self.mock and kwargs.get("headers"):
+            kwargs["headers"] = {k: v for k, v in kwargs["headers"].items()
+                                 if not str(k).lower().startswith(MOCK_ONLY_HEADER)}
         self.limiter.wait()
         kwargs.setdefault("timeout", self.timeout)
         self.sent += 1
         return super().request(method, url, **kwargs)
-
-
-@dataclass
-class Exchange:
-    """One request and its answer, enough to reproduce it by hand."""
-
-    method: str
-    url: str
-    headers: dict[str, str]
-    body: str | None
-    status: int | None
-    answer: str
-
-    @classmethod
-    def from_response(cls, response: requests.Response) -> "Exchange":
-        req = response.request
-        body = req.body.decode("utf-8", "replace") if isinstance(req.body, bytes) else req.body
-        return cls(req.method or "", req.url or "", dict(req.headers), body, response.status_code,
-                   response.text[:4000])
-
-    def curl(self) -> str:
-        parts = ["curl", "-X", self.method, shlex.quote(self.url)]
-        for name, value in self.headers.items():
-            if name.lower() in ("user-agent", "accept-encoding", "connection", "content-length", "accept"):
-                continue
-            parts += ["-H", shlex.quote(f"{name}: {value}")]
-        if self.body:
-            parts += ["-d", shlex.quote(self.body)]
-        return " ".join(parts)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"method": self.method, "url": self.url, "body": self.body, "status": self.status,
-                "answer": self.answer, "curl": self.curl()}
 
 
 def is_loopback(base_url: str) -> bool:
@@ -113,29 +91,3 @@ def is_loopback(base_url: str) -> bool:
     except OSError:
         return False
     return bool(infos) and all(ipaddress.ip_address(i[4][0]).is_loopback for i in infos)
-
-
-def reachable(base_url: str, timeout: float = 3.0) -> str | None:
-    """None when the target answers HTTP at all, else why not."""
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"not an http(s) URL: {base_url!r}"
-    try:
-        requests.get(base_url.rstrip("/") + "/", timeout=timeout)
-    except requests.RequestException as exc:
-        return f"{base_url} is unreachable: {exc.__class__.__name__}: {exc}"
-    return None
-
-
-def exchange_of(response: Any) -> Exchange | None:
-    """An Exchange from a requests or Schemathesis response (both keep the prepared request)."""
-    req = getattr(response, "request", None)
-    if req is None:
-        return None
-    body = req.body.decode("utf-8", "replace") if isinstance(req.body, bytes) else req.body
-    status = getattr(response, "status_code", None)
-    text = getattr(response, "text", None)
-    if text is None:
-        content = getattr(response, "content", b"") or b""
-        text = content.decode("utf-8", "replace")
-    return Exchange(req.method or "", str(req.url or ""), dict(req.headers), body, status, text[:4000])
