@@ -269,13 +269,15 @@ def schema_violations(contract: Contract, response: Any, prefix: str = "") -> tu
         return (None, None)
     problem = (f"{operation.operation_id} HTTP {response.status_code}: "
                + "; ".join(f"{v.field}: {v.detail[:160]}" for v in violations[:3]))
-    return problem, schema_cause(violations[0].field)
+    return problem, schema_cause(*(v.field for v in violations))
 
 
-def schema_cause(pointer: str) -> str:
-    """The cause of a schema violation: the answer's field that broke it, list indices masked."""
-    parts = ["*" if part.isdigit() else part for part in pointer.strip("/").split("/") if part]
-    return "the answer breaks its schema at /" + "/".join(parts)
+def schema_cause(*pointers: str) -> str:
+    """The cause of a schema violation: the fields of the answer that broke it, without list indices
+    (an item of a page and a single request are one field)."""
+    fields = sorted({"/" + "/".join(p for p in pointer.strip("/").split("/") if p and not p.isdigit())
+                     for pointer in pointers})
+    return "the answer breaks its schema at " + ", ".join(fields)
 
 
 # -- v1.1 batches: an invalid item fails alone ------------------------------------------------

@@ -21,6 +21,7 @@ from hypothesis.stateful import (Bundle, RuleBasedStateMachine, consumes, multip
                                  run_state_machine_as_test)
 
 from capillary_contract import strategies
+from capillary_contract.examples import documented_bodies
 from capillary_contract.lifecycle import APPROVAL_OUTCOMES, APPROVED, DECISIONS, REJECTED, STATES, TERMINAL
 
 from . import checks as rules
@@ -57,6 +58,7 @@ class Modelled:
 
 def build_machine(ctx: RunContext, exercised: dict[str, int]) -> type[RuleBasedStateMachine]:
     bodies = {url_name: strategies.create_bodies(url_name, ctx.contract) for url_name in ctx.contract.request_types}
+    documented = documented_bodies(ctx.contract)
     types = sorted(ctx.contract.request_types)
 
     class Lifecycle(RuleBasedStateMachine):
@@ -68,6 +70,7 @@ def build_machine(ctx: RunContext, exercised: dict[str, int]) -> type[RuleBasedS
             self.model: dict[str, Modelled] = {}
             self.client = ctx.client()
             self.cast = ctx.cast
+            self.done: set[str] = set()  # the rules this run exercised (the teardown sweeps up the others)
 
         # -- helpers -------------------------------------------------------------------
         def fail(self, check: str, rule_text: str, message: str, response: Any = None, operation: str = "",
@@ -85,6 +88,7 @@ def build_machine(ctx: RunContext, exercised: dict[str, int]) -> type[RuleBasedS
         def ran(self, rule_name: str, response: Any) -> None:
             """The rule ran: its checks are test cases of the operation it called."""
             exercised[rule_name] = exercised.get(rule_name, 0) + 1
+            self.done.add(rule_name)
             for check in EXERCISED[rule_name][1]:
                 ctx.report.passed(PHASE, check, ctx.label_of(response))
 
@@ -173,9 +177,11 @@ def build_machine(ctx: RunContext, exercised: dict[str, int]) -> type[RuleBasedS
         @precondition(lambda self: self.cast.get("supervisor") is not None)
         @rule(url_name=st.sampled_from(types), data=st.data())
         def self_approve(self, url_name: str, data: st.DataObject) -> None:
-            """Four-eyes: the supervisor holds both permissions, so a 403 on its own request is for four-eyes."""
+            self.four_eyes(url_name, data.draw(bodies[url_name], label="body"))
+
+        def four_eyes(self, url_name: str, body: dict[str, Any]) -> None:
+            """The supervisor holds both permissions, so a 403 on its own request is for four-eyes."""
             supervisor = self.cast.get("supervisor")
-            body = data.draw(bodies[url_name], label="body")
             created = self.client.create(url_name, body, supervisor)
             got = self.data_of(created) if created.status_code == 200 else None
             if got is None or got.get("state") != rules.PENDING:
@@ -235,8 +241,21 @@ def build_machine(ctx: RunContext, exercised: dict[str, int]) -> type[RuleBasedS
             self.check_page(body, params, states, type_filter, limit, page, response)
 
         def teardown(self) -> None:
-            """At the end of every run, one list per state the run's requests took: a filter that is ignored
-            shows at once, however the random steps fell."""
+            """At the end of every run, each rule the random steps left out is exercised once where it can be
+            (reject, approve, decide again, read, four-eyes), then one list per state the run's requests took:
+            a broken rule or an ignored filter shows whichever way the steps fell."""
+            pending = [m for m in self.model.values() if m.state == rules.PENDING]
+            if "reject" not in self.done and pending:
+                self.reject(pending.pop())
+            if "approve" not in self.done and ctx.may_approve and pending:
+                self.approve(pending.pop())
+            decided = [m for m in self.model.values() if m.state in TERMINAL]
+            if "decide_twice" not in self.done and decided:
+                self.decide_twice(decided[0], REJECTED)
+            if "read_one" not in self.done and self.model:
+                self.read_one(next(iter(self.model.values())))
+            if "self_approve" not in self.done and self.cast.get("supervisor") is not None:
+                self.four_eyes(types[0], documented[types[0]])
             for state in sorted({m.state for m in self.model.values()}):
                 self.list_and_check({s for s in STATES if s != state}, None, False, 5, 0, False)
 
@@ -259,10 +278,10 @@ def build_machine(ctx: RunContext, exercised: dict[str, int]) -> type[RuleBasedS
             wanted_type = rules.response_type_name(ctx.contract, type_filter) if type_filter else None
             for got in items:
                 if states and got.get("state") not in states:
-                    return self.fail(check, rule_text, f"state {got.get('state')!r} listed for states={params['states']}", response)
+                    return self.fail(check, rule_text, f"state {got.get('state')!r} listed for states={params['states']!r}", response)
                 if wanted_type and got.get("requestType") != wanted_type:
                     return self.fail(check, rule_text, f"type {got.get('requestType')!r} listed for "
-                                                       f"requestType={params['requestType']}", response)
+                                                       f"requestType={params['requestType']!r}", response)
                 if "userId" in params and got.get("userId") != params["userId"]:
                     return self.fail(check, rule_text, f"userId {got.get('userId')} listed for userId={params['userId']}", response)
                 mine = self.model.get(got.get("requestId"))
@@ -325,7 +344,7 @@ def _say_what_never_ran(ctx: RunContext, exercised: dict[str, int]) -> None:
         if exercised.get(rule_name):
             continue
         why = f"never exercised: the {rule_name} step needs {needs}"
-        if rule_name in ("approve", "reject", "decide_twice") and not exercised.get("pending"):
+        if rule_name in ("approve", "reject", "decide_twice", "self_approve") and not exercised.get("pending"):
             why += "; no request the machine created ever reached AdminTask"
         if rule_name == "approve" and not ctx.may_approve:
             why = "approvals are off (non-loopback target without --allow-approve)"
