@@ -157,6 +157,29 @@ def server_error_on_unknown_type(request: Request, forward: Forward) -> Response
     return answer
 
 
+def decide_through_any_type(request: Request, forward: Forward) -> Response:
+    """A decision is applied whatever type the URL names (the URL's type is not checked)."""
+    answer = forward()
+    if request.method == "PUT" and answer.status_code == 404:
+        rid = (json.loads(request.get_data() or b"{}") or {}).get("requestId")
+        builder = EnvironBuilder(method="GET", path=f"{V2}requests/{rid}", headers=CHECKER)
+        found = Response.from_app(_APP[0], builder.get_environ()).get_json(silent=True) or {}
+        kind = (found.get("data") or {}).get("requestType")
+        if kind:
+            url_type = kind.upper()
+            builder = EnvironBuilder(method="PUT", path=V2 + url_type, headers=dict(request.headers),
+                                     data=request.get_data())
+            return Response.from_app(_APP[0], builder.get_environ())
+    return answer
+
+
+def ignores_unknown_parameters(request: Request, forward: Forward) -> Response:
+    """Undeclared query parameters are dropped silently instead of refused."""
+    if request.method == "GET" and request.path == V2 + "requests" and "pageNo" in request.args:
+        return forward(query="&".join(f"{k}={v}" for k, v in request.args.items() if k != "pageNo"))
+    return forward()
+
+
 _APP: list[Any] = []
 
 # name -> (mutate factory, phases to run, checks of which at least one must be named)
@@ -173,6 +196,8 @@ VARIANTS: dict[str, tuple[Callable[[], Callable], str, set[str]]] = {
     "list_ignores_states": (lambda: list_ignores_states, "machine", {"list_filters_and_pages"}),
     "accepts_invalid_body": (lambda: accept_invalid_body, "fuzz", {"negative_data_rejection", "documented_error_code"}),
     "server_error": (lambda: server_error_on_unknown_type, "fuzz", {"not_a_server_error"}),
+    "decides_through_any_type": (lambda: decide_through_any_type, "probes", {"decision_names_the_type"}),
+    "ignores_unknown_parameters": (lambda: ignores_unknown_parameters, "probes", {"refuses_what_is_not_documented"}),
 }
 
 

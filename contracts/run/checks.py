@@ -85,6 +85,17 @@ def default_order_problem(items: list[Any]) -> str | None:
     return None
 
 
+def sort_order_problem(items: list[Any], sort_by: str, order: str) -> str | None:
+    """A page listed with `sortBy` (startDate/endDate) and `sortOrder` is in that order (undecided requests,
+    without an end, are not compared)."""
+    key = "startTime" if sort_by == "startDate" else "endTime"
+    values = [(i.get(key), i.get("requestId")) for i in items if isinstance(i, dict) and isinstance(i.get(key), str)]
+    for (a, _), (b, request_id) in zip(values, values[1:]):
+        if (b < a) if order == "asc" else (b > a):
+            return f"{request_id} ({key} {b}) is listed after one with {key} {a}: sortBy={sort_by} sortOrder={order}"
+    return None
+
+
 def details_on_create(data: dict[str, Any], sent: dict[str, Any]) -> list[str]:
     """A new request's details are exactly the maker's steps, and its wrapped call is what was sent."""
     problems = []
@@ -115,6 +126,9 @@ def details_on_decision(before: dict[str, Any], after: dict[str, Any], decision:
         problems.append(f"details.AdminTask_Output is {new.get('AdminTask_Output')!r}, expected {decision!r}")
     if new.get("ValidateCheckerAccess_Output") is not True:
         problems.append("details.ValidateCheckerAccess_Output is not true")
+    start, end = after.get("startTime"), after.get("endTime")
+    if isinstance(start, str) and isinstance(end, str) and end < start:
+        problems.append(f"endTime {end!r} is before startTime {start!r}")
     output = new.get(WRAPPED_OUTPUT)
     if decision == APPROVED and isinstance(output, dict):
         headers = output.get("headers") or {}

@@ -216,14 +216,17 @@ def build_machine(ctx: RunContext, exercised: dict[str, int]) -> type[RuleBasedS
             self.compare(item, got, response, "read")
 
         @rule(states=st.sets(st.sampled_from(STATES), max_size=3), type_filter=st.none() | st.sampled_from(types),
-              casing=st.booleans(), limit=st.integers(1, 5), page=st.integers(0, 2), mine=st.booleans())
+              casing=st.booleans(), limit=st.integers(1, 5), page=st.integers(0, 2), mine=st.booleans(),
+              sort=st.none() | st.tuples(st.sampled_from(["startDate", "endDate"]), st.sampled_from(["asc", "desc"])))
         def list_page(self, states: set[str], type_filter: str | None, casing: bool, limit: int, page: int,
-                      mine: bool) -> None:
-            self.list_and_check(states, type_filter, casing, limit, page, mine)
+                      mine: bool, sort: tuple[str, str] | None) -> None:
+            self.list_and_check(states, type_filter, casing, limit, page, mine, sort)
 
         def list_and_check(self, states: set[str], type_filter: str | None, casing: bool, limit: int, page: int,
-                           mine: bool) -> None:
+                           mine: bool, sort: tuple[str, str] | None = None) -> None:
             params: dict[str, Any] = {"limit": limit, "PageNo": page}
+            if sort:
+                params["sortBy"], params["sortOrder"] = sort
             if states:
                 params["states"] = ",".join(sorted(states))
             if type_filter:
@@ -258,6 +261,9 @@ def build_machine(ctx: RunContext, exercised: dict[str, int]) -> type[RuleBasedS
                 self.four_eyes(types[0], documented[types[0]])
             for state in sorted({m.state for m in self.model.values()}):
                 self.list_and_check({s for s in STATES if s != state}, None, False, 5, 0, False)
+            if self.model:  # and each documented order once
+                for sort in (None, ("startDate", "asc"), ("endDate", "desc")):
+                    self.list_and_check(set(), None, False, 5, 0, False, sort)
 
         # -- invariants ----------------------------------------------------------------
         def compare(self, item: Modelled, got: dict[str, Any], response: Any, how: str) -> None:
@@ -292,7 +298,8 @@ def build_machine(ctx: RunContext, exercised: dict[str, int]) -> type[RuleBasedS
             problems = []
             if len(items) > limit:
                 problems.append(f"{len(items)} items for limit={limit}")
-            disorder = rules.default_order_problem(items)
+            disorder = (rules.sort_order_problem(items, params["sortBy"], params["sortOrder"]) if "sortBy" in params
+                        else rules.default_order_problem(items))
             if disorder:
                 problems.append(disorder)
             if pagination.get("numberOfElements") != len(items):

@@ -267,3 +267,25 @@ def run_probes(ctx: RunContext) -> None:
         else:
             ctx.report.passed(PHASE, name)
             func(Probe(ctx, name, rule))
+
+
+@probe("decision_names_the_type", "a decision sent to another type's URL finds no request (404, 2007) and leaves it pending")
+def decision_names_the_type(p: Probe) -> None:
+    data = p.create("GOODWILL-POINTS")
+    if data is None:
+        return
+    other = next(t for t in p.contract.request_types if t != "GOODWILL-POINTS")
+    if p.expect(p.client.decide(other, data["requestId"], p.safe_decision, p.ctx.cast.checker), 404, 2007,
+                f"deciding a GOODWILL-POINTS request through the {other} URL"):
+        p.still_pending(data, "a decision through another type's URL")
+
+
+@probe("refuses_what_is_not_documented", "an undeclared query parameter is refused (400, 2008, naming it); "
+                                         "a body that is not JSON is refused (415, 2008)")
+def refuses_what_is_not_documented(p: Probe) -> None:
+    maker = p.ctx.cast.maker
+    p.expect(p.client.raw("GET", p.contract.path_of("listRequests"), params={"pageNo": 1},
+                          headers=maker.request_headers), 400, 2008, "listing with pageNo (the parameter is PageNo)")
+    p.expect(p.client.raw("POST", p.contract.create_path("GOODWILL-POINTS"), data=b"not json",
+                          headers={**maker.request_headers, "Content-Type": "text/plain"}), 415, 2008,
+             "creating with a text/plain body")

@@ -12,6 +12,8 @@ from typing import Any
 
 from capillary_contract.receiver import Receiver
 
+from capillary_contract.lifecycle import PENDING
+
 from .context import RunContext
 
 PHASE = "webhooks"
@@ -52,6 +54,27 @@ def _sequences(events: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return by_request
 
 
+def event_problems(data: dict[str, Any], sent: dict[str, Any]) -> list[str]:
+    """What the contract's description of the event implies, against what the run sent:
+    `requestAttributes` are the wrapped call's `queryParams` (when it has any) and `body`;
+    `checkerId` and `comment` (the checker's message) appear once a checker acted."""
+    problems = []
+    wrapped = sent.get("wrapped")
+    attributes = data.get("requestAttributes") or {}
+    if isinstance(wrapped, dict):
+        if attributes.get("body") != wrapped.get("body"):
+            problems.append(f"request {data['requestId']}: requestAttributes.body is not the wrapped call's body")
+        if wrapped.get("queryParams") and attributes.get("queryParams") != wrapped["queryParams"]:
+            problems.append(f"request {data['requestId']}: requestAttributes.queryParams are not the wrapped call's")
+    if data.get("currentRequestState") != PENDING and sent.get("comment"):
+        if "checkerId" not in data:
+            problems.append(f"request {data['requestId']}: a {data.get('currentRequestState')} event without checkerId")
+        if data.get("comment") != sent["comment"]:
+            problems.append(f"request {data['requestId']}: comment {data.get('comment')!r}; the checker wrote "
+                            f"{sent['comment']!r}")
+    return problems
+
+
 def verify(ctx: RunContext, receiver: Receiver, timeout: float = 10.0) -> None:
     """Check every event received, then each request's state sequence against the run's record."""
     started = time.monotonic()
@@ -69,6 +92,8 @@ def verify(ctx: RunContext, receiver: Receiver, timeout: float = 10.0) -> None:
     rule = "every event fits webhooks.requestWorkflowEvent"
     for raw in (a.body[:200] for a in arrivals if not a.is_json):
         ctx.fail(PHASE, "webhook_schema", rule, "POST (webhook)", f"an event that is not JSON: {raw!r}")
+    for check in ("webhook_schema", "webhook_fields", "webhook_sequence"):
+        ctx.report.passed(PHASE, check, "POST (webhook)")
     for event in events:
         ctx.report.count(PHASE)
         violations = validator.violations(event)
@@ -84,6 +109,9 @@ def verify(ctx: RunContext, receiver: Receiver, timeout: float = 10.0) -> None:
         if url_name and ctx.contract.request_types[url_name]["eventName"] != data["requestType"]:
             ctx.fail(PHASE, "webhook_fields", "requestType is UPPER_SNAKE in events", "POST (webhook)",
                      f"requestType {data['requestType']!r} for a {url_name} request")
+        for problem in event_problems(data, ctx.sent.get(data["requestId"], {})):
+            ctx.fail(PHASE, "webhook_fields", "an event carries the wrapped call and the checker's decision",
+                     "POST (webhook)", problem)
     seqs = _sequences(events)
     for rid, states in expected.items():
         got = [(e.get("data") or {}).get("currentRequestState") for e in seqs.get(rid, [])]
