@@ -1,6 +1,8 @@
 """Cases per second of `contracts run` (fuzz phase) against a live mock, side by side with
-`st run openapi.yaml --url ...` on the same target, same examples and workers; and the wall time
-of a default `contracts run`. Prints figures; asserts nothing.
+`st run openapi.yaml --url ...` on the same target, same examples and workers (and the ratio; issue 18
+asks >= 1.5x); the wall time of a default `contracts run` (issue 18 asks ~15 s or less); and the time from
+starting `contracts run` to its first request reaching the target (issue 12 asks < 1 s). Prints figures;
+asserts nothing.
 
     .venv/bin/python bench/bench_contracts.py [--max-examples 25] [--workers 1,4]
 """
@@ -60,6 +62,39 @@ def schemathesis_cli(base: str, n: int, workers: int, out: str) -> tuple[int, fl
     return json.loads(Path(out).read_text())["test_cases"]["generated"], seconds
 
 
+def first_request_seconds() -> float:
+    """Start `contracts run` against a listener that notes when the first request arrives (and refuses it)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    arrived: list[float] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            arrived.append(time.monotonic())
+            body = b'{"errors": [{"status": false, "code": 2013, "message": "refused by the bench"}]}'
+            self.send_response(401)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        started = time.monotonic()
+        subprocess.run([str(BIN / "contracts"), "run", "--base-url", f"http://127.0.0.1:{server.server_port}"],
+                       cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+        return (arrived[0] - started) if arrived else float("nan")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--max-examples", type=int, default=25)
@@ -71,19 +106,25 @@ def main() -> None:
             print(f"target: mock at {base} (gunicorn, SQLite file); max-examples {args.max_examples}")
             ours(base, 2, 1, os.path.join(tmp, "warm.json"))  # warm both sides up (imports, first writes)
             schemathesis_cli(base, 2, 1, os.path.join(tmp, "warm-st.json"))
-            print(f"{'tool':<16}{'workers':>8}{'cases':>8}{'seconds':>9}{'cases/s':>9}")
+            first = [first_request_seconds() for _ in range(3)]
+            print(f"start-up to first request: {min(first) * 1000:.0f} ms best of 3 "
+                  f"({', '.join(f'{f * 1000:.0f}' for f in first)} ms)")
+            print(f"{'tool':<16}{'workers':>8}{'cases':>8}{'seconds':>9}{'cases/s':>9}{'ratio':>8}")
             for workers in [int(w) for w in args.workers.split(",")]:
+                rates = {}
                 for name, func in (("contracts run", ours), ("st run", schemathesis_cli)):
                     cases, seconds = func(base, args.max_examples, workers, os.path.join(tmp, f"{name[0]}{workers}.json"))
-                    print(f"{name:<16}{workers:>8}{cases:>8}{seconds:>9.1f}{cases / seconds:>9.1f}")
+                    rates[name] = cases / seconds
+                    ratio = f"{rates['contracts run'] / rates['st run']:.2f}x" if name == "st run" else ""
+                    print(f"{name:<16}{workers:>8}{cases:>8}{seconds:>9.1f}{cases / seconds:>9.1f}{ratio:>8}")
             default = os.path.join(tmp, "default.json")
             seconds = timed([str(BIN / "contracts"), "run", "--base-url", base, "--report", default])
             report = json.loads(Path(default).read_text())
             phases = ", ".join(f"{k} {v['cases']}" for k, v in report["phases"].items())
             print(f"default `contracts run`: {seconds:.1f}s wall, {report['cases']} cases ({phases}), "
-                  f"{len(report['failures'])} failures (seed {report['seed']})")
-            for failure in report["failures"]:
-                print(f"  failure: {failure['check']} on {failure['operation']}: {str(failure.get('message', ''))[:300]}")
+                  f"{len(report['problems'])} problems, exit {report['exitCode']} (seed {report['seed']})")
+            for problem in report["topProblems"]:
+                print(f"  problem: {problem[:300]}")
         finally:
             proc.terminate()
             proc.wait(timeout=10)
