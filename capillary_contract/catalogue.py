@@ -30,6 +30,11 @@ def status_by_code(contract: Contract, operation: Operation) -> dict[int, int]:
     return out
 
 
+def codes_in(contract: Contract, response: Any) -> set[int]:
+    """The workflow error codes a documented response (or any node of the contract) can carry."""
+    return set(_codes_in(contract, response, set()))
+
+
 def _codes_in(contract: Contract, node: Any, seen: set[str]) -> Iterator[int]:
     if isinstance(node, dict):
         ref = node.get("$ref")

@@ -31,7 +31,7 @@ def test_auth_flags():
 
 
 def test_default_cast_knows_the_mock_users_only_without_flags():
-    assert set(build_cast(None, None, None).extras) == {"supervisor", "viewer", "outsider"}
+    assert set(build_cast(None, None, None).extras) == {"supervisor", "viewer", "outsider", "integration"}
     assert build_cast(None, None, None).mock
     assert build_cast(None, "basic:a:b", None).extras == {}
     given = build_cast("7", "basic:a:b", "basic:c:d", supervisor_auth="token:x.y.z", viewer_auth="basic:v:w",

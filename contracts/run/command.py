@@ -22,6 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     who.add_argument("--viewer-auth", help=f"{AUTH}: a user with no permission (the permission checks)")
     who.add_argument("--outsider-auth", help=f"{AUTH}: a user of another organisation (the isolation checks)")
     who.add_argument("--outsider-org", help="the outsider's organisation id (needed with --outsider-auth)")
+    who.add_argument("--integration-auth", help=f"{AUTH}: a trusted integration (its requests are decided at once)")
     r.add_argument("--max-examples", type=int, default=25, help="generated cases per operation and mode (default 25)")
     r.add_argument("--seed", type=int, help="repeat a run (printed at the end of every run)")
     r.add_argument("--junit-xml", metavar="PATH")
@@ -32,7 +33,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     r.add_argument("--webhook-listen", type=int, metavar="PORT",
                    help="receive the target's webhook events on 127.0.0.1:PORT and check them")
     r.add_argument("--workers", type=int, default=1, help="operations fuzzed in parallel (default 1)")
-    r.add_argument("--phases", default=",".join(PHASES), help="comma list of probes, machine, fuzz")
+    r.add_argument("--phases", default=",".join(PHASES), help="comma list of " + ", ".join(PHASES))
+    r.add_argument("--html", metavar="PATH", help="the run's coverage as a self-contained HTML page")
+    r.add_argument("--min-coverage", type=float, metavar="PCT",
+                   help="exit 1 when coverage, overall or of any dimension, is below PCT percent")
     r.add_argument("--include", action="append", default=[], metavar="SEL",
                    help="test only these: a tag (workflow, legacy), an operationId or 'METHOD /path' (repeatable)")
     r.add_argument("--exclude", action="append", default=[], metavar="SEL",
@@ -53,4 +57,5 @@ def handle(args: argparse.Namespace) -> int:
         webhook_listen=args.webhook_listen, workers=args.workers, phases=phases,
         include=[s for v in args.include for s in v.split(",") if s],
         exclude=[s for v in args.exclude for s in v.split(",") if s],
-        max_failures=args.max_failures, max_time=args.max_time))
+        max_failures=args.max_failures, max_time=args.max_time, integration_auth=args.integration_auth,
+        min_coverage=args.min_coverage, html=args.html))

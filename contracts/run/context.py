@@ -9,6 +9,7 @@ from urllib.parse import unquote, urlsplit
 from capillary_contract.loader import Contract
 
 from .client import WorkflowClient
+from .coverage import Coverage
 from .findings import Finding
 from .identities import Cast
 from .reproduction import Exchange, exchange_of
@@ -32,6 +33,7 @@ class RunContext:
     seed: int | None = None
     workers: int = 1
     selection: Selection = field(default_factory=Selection)
+    coverage: Coverage | None = None  # counts every exchange of every session (coverage.py)
     # requestId -> URL name of every request the run created (for clean-up on shared targets)
     created: dict[str, str] = field(default_factory=dict)
     # requestId -> states the run saw it take, in order (for the webhook sequence check)
@@ -50,6 +52,8 @@ class RunContext:
         """This thread's session (sessions are not shared across threads)."""
         if not hasattr(self._local, "session"):
             self._local.session = TargetSession(self.limiter, before=self.report.check_budget, mock=self.is_mock)
+            if self.coverage is not None:
+                self._local.session.hooks["response"].append(self.coverage.observe)
         return self._local.session
 
     def client(self) -> WorkflowClient:
@@ -86,7 +90,7 @@ class RunContext:
 
         self.report.count(phase)
         operation = self.label_of(response)
-        problem, cause = schema_violations(self.contract, response, self.base_url_path)
+        problem, cause = schema_violations(self.contract, response, self.base_url_path) or (None, None)  # None: not v2
         if problem is None and cause is None:
             return
         self.report.passed(phase, SCHEMA_CHECK, operation)

@@ -175,9 +175,13 @@ def _worker_start() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _worker(jobs: list[str]) -> tuple[dict[str, Any], dict[str, str]]:
-    """In a forked process: fuzz some operations, hand back the report, case count and created ids."""
+def _worker(jobs: list[str]) -> tuple[dict[str, Any], dict[str, str], list[Any]]:
+    """In a forked process: fuzz some operations, hand back the report, case count, created ids and the
+    coverage counts (its own sessions, so they count into its own Coverage)."""
     import dataclasses
+    import threading
+
+    from .coverage import Coverage
 
     from .report import Report, StopRun
 
@@ -188,14 +192,16 @@ def _worker(jobs: list[str]) -> tuple[dict[str, Any], dict[str, str]]:
     report.lines, report.quiet = parent.report.lines, parent.report.quiet
     report.max_failures, report.deadline = parent.report.max_failures, parent.report.deadline
     report.started = parent.report.started
-    ctx = dataclasses.replace(parent, report=report, created={}, trajectories={}, sent={})
+    counted = Coverage(parent.contract, parent.cast.known) if parent.coverage is not None else None
+    ctx = dataclasses.replace(parent, report=report, created={}, trajectories={}, sent={}, coverage=counted,
+                              _local=threading.local())
     ops = {(label_of(op, mode)): (op, mode) for op, mode in _jobs(ctx, quiet=True)}
     try:
         for key in jobs:
             _fuzz_one(ctx, *ops[key])
     except StopRun:
         pass
-    return report.handover(), ctx.created
+    return report.handover(), ctx.created, list(counted.counts.items()) if counted is not None else []
 
 
 def run_fuzz(ctx: RunContext) -> None:
@@ -214,8 +220,10 @@ def run_fuzz(ctx: RunContext) -> None:
     _FORKED = ctx
     try:
         with multiprocessing.get_context("fork").Pool(ctx.workers, initializer=_worker_start) as pool:
-            for handed, created in pool.imap_unordered(_worker, [s for s in shares if s]):
+            for handed, created, counts in pool.imap_unordered(_worker, [s for s in shares if s]):
                 ctx.report.merge(handed, PHASE)
+                if ctx.coverage is not None:
+                    ctx.coverage.merge(counts)
                 for request_id, url_name in created.items():
                     ctx.remember(request_id, url_name, None)
                 ctx.report.check_budget()

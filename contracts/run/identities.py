@@ -7,6 +7,7 @@
 | supervisor | four-eyes: both permissions, deciding its own request   | --supervisor-auth  |
 | viewer     | permissions: no permission at all                       | --viewer-auth      |
 | outsider   | isolation: a user of another organisation               | --outsider-auth (+ --outsider-org) |
+| integration| a trusted integration's request decided at once         | --integration-auth |
 
 An auth flag is `basic:user:password` or `token:JWT`. With no auth flag at all the target is taken
 to be the mock, whose default users (DESIGN.md section 3) fill every role; with flags, a role
@@ -21,7 +22,7 @@ from capillary_contract.http import ORG_HEADER, TOKEN_HEADER, basic_authorizatio
 
 DEFAULT_ORG = str(users.DEFAULT_ORG)  # headers carry the org as text
 OUTSIDER_ORG = str(users.OTHER_ORG)
-ROLES = ("maker", "checker", "supervisor", "viewer", "outsider")  # each the mock's default user of that name
+ROLES = ("maker", "checker", "supervisor", "viewer", "outsider", "integration")  # each the mock's default user of that name
 
 
 class AuthError(ValueError):
@@ -87,11 +88,12 @@ class Cast:
 
 def build_cast(org: str | None, maker_auth: str | None = None, checker_auth: str | None = None,
                supervisor_auth: str | None = None, viewer_auth: str | None = None,
-               outsider_auth: str | None = None, outsider_org: str | None = None) -> Cast:
+               outsider_auth: str | None = None, outsider_org: str | None = None,
+               integration_auth: str | None = None) -> Cast:
     """Identities from the flags; the mock's default users when no flag was given."""
     org = org or DEFAULT_ORG
     given = {"maker": maker_auth, "checker": checker_auth, "supervisor": supervisor_auth,
-             "viewer": viewer_auth, "outsider": outsider_auth}
+             "viewer": viewer_auth, "outsider": outsider_auth, "integration": integration_auth}
     mock = all(v is None for v in given.values())
     if outsider_auth is not None and not outsider_org:
         raise AuthError("--outsider-auth needs --outsider-org (the outsider's own organisation)")

@@ -35,6 +35,8 @@ def probe(name: str, rule: str, uses: tuple[str, ...] = V2, needs: tuple[str, ..
 class Probe:
     """The helpers a probe uses; failures are reported under the probe's name."""
 
+    phase = PHASE
+
     def __init__(self, ctx: RunContext, name: str, rule: str):
         self.ctx, self.name, self.rule = ctx, name, rule
         self.client = ctx.client()
@@ -43,16 +45,16 @@ class Probe:
 
     def fail(self, message: str, response: Any = None, operation: str = "") -> None:
         op = operation or (self.ctx.label_of(response) if response is not None else "")
-        self.ctx.fail(PHASE, self.name, self.rule, op, message, response, per_operation=False)
+        self.ctx.fail(self.phase, self.name, self.rule, op, message, response, per_operation=False)
 
     def who(self, role: str) -> Any:
         return self.ctx.cast.get(role)
 
     def count(self, response: Any = None) -> None:
         if response is None:
-            self.ctx.report.count(PHASE)
+            self.ctx.report.count(self.phase)
         else:
-            self.ctx.observe(PHASE, response)
+            self.ctx.observe(self.phase, response)
 
     def expect(self, response: Any, status: int, code: int, what: str) -> bool:
         self.count(response)
@@ -62,9 +64,10 @@ class Probe:
             return False
         return True
 
-    def create(self, url_name: str = "GOODWILL-POINTS", who: Any = None) -> dict[str, Any] | None:
+    def create(self, url_name: str = "GOODWILL-POINTS", who: Any = None, body: Any = None) -> dict[str, Any] | None:
+        """`who` (the maker by default) raises a request: the documented body, or `body`; None if refused."""
         who = who or self.ctx.cast.maker
-        response = self.client.create(url_name, self.bodies[url_name], who)
+        response = self.client.create(url_name, self.bodies[url_name] if body is None else body, who)
         self.count(response)
         data = (rules.json_or_none(response) or {}).get("data") if response.status_code == 200 else None
         if not isinstance(data, dict) or "requestId" not in data:

@@ -26,9 +26,10 @@ from capillary_contract.lifecycle import PENDING, REJECTED
 from capillary_contract.loader import load_contract
 
 from ..text import printable, printable_lines
-from . import webhooks
+from . import coverage, html_report, webhooks
 from .client import WorkflowClient
 from .context import RunContext
+from .findings import Finding
 from .identities import AuthError, build_cast
 from .preflight import Unusable, check_outputs, check_target
 from .report import Report, StopRun
@@ -58,18 +59,22 @@ class RunOptions:
     webhook_listen: int | None = None
     workers: int = 1
     webhook_wait: float = 10.0  # seconds to wait for the events the run caused
-    phases: tuple[str, ...] = ("probes", "machine", "fuzz")
+    phases: tuple[str, ...] = ("probes", "flows", "machine", "fuzz")
     include: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
     max_failures: int | None = None
     max_time: float | None = None
     extra_outputs: tuple[str, ...] = ()  # more paths to preflight (other parts' outputs, e.g. --html)
+    integration_auth: str | None = None
+    min_coverage: float | None = None  # percent, overall and per dimension (coverage.py)
+    html: str | None = None  # the coverage page (html_report.py)
 
 
 # Each phase's module is imported when the phase starts: the preflight and the probes go out before
 # Hypothesis and Schemathesis (about a second of imports) are loaded for the machine and the fuzzer.
 PHASES: dict[str, str] = {
-    "probes": "probes:run_probes", "machine": "machine:run_machine", "fuzz": "fuzz:run_fuzz",
+    "probes": "probes:run_probes", "flows": "flows:run_flows", "machine": "machine:run_machine",
+    "fuzz": "fuzz:run_fuzz",
 }
 
 
@@ -97,6 +102,8 @@ def _options_problem(options: RunOptions) -> str | None:
         return "--max-failures must be at least 1"
     if options.max_time is not None and options.max_time <= 0:
         return "--max-time must be more than 0 seconds"
+    if options.min_coverage is not None and not 0 <= options.min_coverage <= 100:
+        return f"--min-coverage: a percentage from 0 to 100, got {options.min_coverage}"
     unknown = [p for p in options.phases if p not in PHASES]
     if unknown:
         return f"unknown phase(s) {unknown}; known: {', '.join(PHASES)}"
@@ -107,14 +114,14 @@ def _run(options: RunOptions, out: Any, stream: Any) -> int:
     started = time.monotonic()
     try:
         cast = build_cast(options.org, options.maker_auth, options.checker_auth, options.supervisor_auth,
-                          options.viewer_auth, options.outsider_auth, options.outsider_org)
+                          options.viewer_auth, options.outsider_auth, options.outsider_org, options.integration_auth)
         rate = parse_rate(options.rate_limit)
     except (AuthError, ValueError) as exc:
         raise Unusable(str(exc)) from None
     problem = _options_problem(options)
     if problem:
         raise Unusable(problem)
-    check_outputs([options.report, options.junit_xml, *options.extra_outputs])
+    check_outputs([options.report, options.junit_xml, options.html, *options.extra_outputs])
     contract = load_contract()
     selection = Selection(list(options.include), list(options.exclude))
     if selection.unknown(contract):
@@ -135,7 +142,8 @@ def _run(options: RunOptions, out: Any, stream: Any) -> int:
     report.properties.update({"baseUrl": base_url, "seed": str(seed), "maxExamples": str(options.max_examples)})
     ctx = RunContext(base_url=base_url, contract=contract, cast=cast, report=report,
                      limiter=RateLimiter(rate), may_approve=loopback or options.allow_approve, loopback=loopback,
-                     max_examples=options.max_examples, seed=seed, workers=options.workers, selection=selection)
+                     max_examples=options.max_examples, seed=seed, workers=options.workers, selection=selection,
+                     coverage=coverage.Coverage(contract, cast.known, events=options.webhook_listen is not None))
     report.line(f"preflight: {base_url} serves the workflow API ({'; '.join(seen)})")
     report.notes.append(f"seed: {seed} (repeat with --seed {seed})")
     report.notes.append(f"reproduction files (bodies a shell argument cannot carry): {files.directory}")
@@ -180,6 +188,7 @@ def _run(options: RunOptions, out: Any, stream: Any) -> int:
 
 def _finish(options: RunOptions, ctx: RunContext, internal: list[str], interrupted: bool, out: Any) -> int:
     report = ctx.report
+    covered = _coverage(options, ctx)
     tested = bool(report.passing_cases() or report.failing_cases())
     if internal:
         code, verdict = EXIT_INTERNAL, "INTERNAL ERROR (a bug of the suite; see above)"
@@ -199,7 +208,10 @@ def _finish(options: RunOptions, ctx: RunContext, internal: list[str], interrupt
     from .junit import write_junit
 
     print(summary(report, verdict), file=out)
+    print(coverage.table(covered), file=out)
     try:
+        if options.html:
+            html_report.write(options.html, covered, {**meta, "conformant": report.conformant})
         if options.report:
             report.write_json(options.report, meta)
         if options.junit_xml:
@@ -208,6 +220,24 @@ def _finish(options: RunOptions, ctx: RunContext, internal: list[str], interrupt
         print(f"contracts run: cannot write the report: {printable(str(exc))}", file=sys.stderr)
         return EXIT_UNUSABLE
     return code
+
+
+def _coverage(options: RunOptions, ctx: RunContext) -> dict[str, Any]:
+    """The run's coverage into the report (JSON `coverage`, JUnit properties); below --min-coverage,
+    one finding per dimension under it, naming what was not reached."""
+    covered = ctx.coverage.as_dict()
+    report = ctx.report
+    report.extensions["coverage"] = covered
+    report.properties["coverage"] = str(covered["percent"])
+    for name, dim in covered["dimensions"].items():
+        report.properties[f"coverage.{name}"] = str(dim["percent"])
+    if options.min_coverage is not None:
+        rule = f"coverage is at least {options.min_coverage}% (--min-coverage)"
+        for gap in coverage.gaps(covered, options.min_coverage):
+            report.add(Finding(coverage.PHASE, "min_coverage", rule, gap.partition(":")[0], gap))
+        for name in ("overall", *covered["dimensions"]):
+            report.passed(coverage.PHASE, "min_coverage", name)
+    return covered
 
 
 def _reproduction_folder(options: RunOptions) -> str:

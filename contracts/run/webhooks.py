@@ -96,6 +96,8 @@ def verify(ctx: RunContext, receiver: Receiver, timeout: float = 10.0) -> None:
         ctx.report.passed(PHASE, check, "POST (webhook)")
     for event in events:
         ctx.report.count(PHASE)
+        if ctx.coverage is not None:
+            ctx.coverage.observe_event(event)
         violations = validator.violations(event)
         if violations:
             text = "; ".join(f"{v.field}: {v.detail}" for v in violations[:5])
