@@ -72,9 +72,13 @@ class SchemaValidator:
 
     def __init__(self, schema: dict[str, Any], components: dict[str, Any]):
         self.schema = schema
-        root = {"$schema": DIALECT, "allOf": [schema], "components": components}
-        self._fast = jsonschema_rs.Draft202012Validator(root)
-        self._slow_root = root
+        self._slow_root = {"$schema": DIALECT, "allOf": [schema], "components": components}
+
+    @functools.cached_property
+    def _fast(self) -> jsonschema_rs.Draft202012Validator:
+        # Compiled on first use: loading the contract compiles none of its ~70 schemas, so a command's
+        # first request goes out sooner (`contracts run`'s preflight needs none of them).
+        return jsonschema_rs.Draft202012Validator(self._slow_root)
 
     def is_valid(self, instance: Any) -> bool:
         return self._fast.is_valid(instance)

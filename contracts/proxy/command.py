@@ -6,8 +6,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .app import EXIT_UNUSABLE, ProxyOptions, run
 from .tracking import DEFAULT_LIMIT
+
+# The proxy's server (h11, asyncio, its checks) is imported when the command runs, not when any
+# `contracts` command starts: `contracts run` sends its first request sooner.
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -31,6 +33,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def _run(args: argparse.Namespace) -> int:
+    from .app import EXIT_UNUSABLE, ProxyOptions, run
+
     if args.track < 1 or not 0 <= args.port <= 65535:
         print("contracts proxy: --track must be 1 or more and --port 0 to 65535", file=sys.stderr)
         return EXIT_UNUSABLE
