@@ -21,6 +21,11 @@ Every strategy is derived from openapi.yaml when first drawn from (`st.deferred`
 this module or building a strategy costs nothing: the documented examples come first (no search),
 generated variety comes from Schemathesis's public `as_strategy()` on the contract's operations,
 invalid bodies are single-rule breaks labelled by `breaks` with the documented status and code.
+
+Each strategy is built once per arguments and contract and then reused: `create_bodies("X")` is
+the same object however often it is called, so drawing from it inside a test
+(`data.draw(strategies.create_bodies(t))`) costs a draw, not a rebuild of the Schemathesis
+operation per example (that rebuild held such a test to ~3-7 examples/s; bench/bench_strategies.py).
 """
 from __future__ import annotations
 
@@ -34,6 +39,10 @@ from hypothesis import strategies as st
 from . import breaks
 from .examples import decision_body, documented_bodies
 from .loader import Contract, load_contract
+
+# One strategy per arguments: building Schemathesis's strategy for an operation costs far more than
+# a draw from it, and Hypothesis keeps what it learns about a strategy on the object.
+built_once = functools.lru_cache(maxsize=256)  # bounded: `decisions(st.just(id))` per example makes new keys
 
 # -- the contract as Schemathesis sees it ----------------------------------------------------
 def derived_spec(contract: Contract) -> dict[str, Any]:
@@ -86,6 +95,7 @@ def _operation_bodies(contract: Contract, path: str, method: str) -> st.SearchSt
 
 
 # -- create bodies ---------------------------------------------------------------------------
+@built_once
 def create_bodies(url_name: str, contract: Contract | None = None) -> st.SearchStrategy[dict[str, Any]]:
     """Valid create bodies of a type: its documented body first, then bodies Schemathesis generates
     from the type's create schema (each one the schema accepts)."""
@@ -99,6 +109,7 @@ def create_bodies(url_name: str, contract: Contract | None = None) -> st.SearchS
     return st.deferred(build)
 
 
+@built_once
 def invalid_create_bodies(url_name: str, contract: Contract | None = None) -> st.SearchStrategy[breaks.InvalidBody]:
     """Create bodies that break one documented rule, each with `.rule`, `.field`, `.body` and the
     answer it earns (`.status`, `.code`, `.message`)."""
@@ -113,6 +124,7 @@ def invalid_create_bodies(url_name: str, contract: Contract | None = None) -> st
 
 
 # -- decisions --------------------------------------------------------------------------------
+@built_once
 def decisions(request_ids: st.SearchStrategy[str] | None = None,
               contract: Contract | None = None) -> st.SearchStrategy[dict[str, Any]]:
     """Valid decision bodies: a documented decision and a message, on the given request ids."""
@@ -130,6 +142,7 @@ def decisions(request_ids: st.SearchStrategy[str] | None = None,
     return st.deferred(build)
 
 
+@built_once
 def invalid_decisions(contract: Contract | None = None) -> st.SearchStrategy[breaks.InvalidBody]:
     """Decision bodies that break one documented rule, labelled like `invalid_create_bodies`."""
     return st.deferred(lambda: st.sampled_from(breaks.invalid_decisions(contract or load_contract())))
@@ -139,6 +152,7 @@ def invalid_decisions(contract: Contract | None = None) -> st.SearchStrategy[bre
 LEGACY_OPERATIONS = {"add": "addLegacyRequests", "approve": "approveLegacyRequests", "reject": "rejectLegacyRequests"}
 
 
+@built_once
 def legacy_batches(verb: str = "add", contract: Contract | None = None) -> st.SearchStrategy[dict[str, Any]]:
     """Valid v1.1 batch bodies for `add`, `approve` or `reject`: Schemathesis's generation from the
     operation's body schema (envelope and every item), each one the schema accepts."""
