@@ -19,15 +19,24 @@ DEFAULT_ITEM_CODE = 9009   # v1.1 batch items
 WORKFLOW_ERROR = re.compile(r"#/components/schemas/WorkflowError(\d+)")
 
 
-def status_by_code(contract: Contract, operation: Operation) -> dict[int, int]:
-    """Which HTTP status the operation documents for each workflow error code (first 4xx wins)."""
-    out: dict[int, int] = {}
-    for status, resp in sorted(operation.raw["responses"].items()):
-        if not status.startswith("4"):
-            continue
-        for code in _codes_in(contract, resp, set()):
-            out.setdefault(code, int(status))
+def statuses_by_code(contract: Contract, operation: Operation) -> dict[int, set[int]]:
+    """Every HTTP status at which the operation documents each workflow error code (a code may be
+    documented at more than one: 2007 on a decision is 400 for a malformed id, 404 for an unknown one).
+
+        >>> statuses_by_code(contract, contract.operations["decideRequest"])[2007]
+        {400, 404}
+    """
+    out: dict[int, set[int]] = {}
+    for status, resp in operation.raw["responses"].items():
+        if status.startswith("4"):
+            for code in codes_in(contract, resp):
+                out.setdefault(code, set()).add(int(status))
     return out
+
+
+def status_by_code(contract: Contract, operation: Operation) -> dict[int, int]:
+    """Which HTTP status the operation documents for each workflow error code (the lowest, where several)."""
+    return {code: min(statuses) for code, statuses in statuses_by_code(contract, operation).items()}
 
 
 def codes_in(contract: Contract, response: Any) -> set[int]:

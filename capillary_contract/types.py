@@ -27,9 +27,10 @@ def load_types(contract: Contract) -> dict[str, RequestType]:
     }
 
 
-def by_any_name(types: dict[str, RequestType], name: str) -> RequestType | None:
-    """A type by URL name or response name (the list filter accepts both)."""
+def by_any_name(types: dict[str, RequestType], name: str, *, event_name: bool = False) -> RequestType | None:
+    """A type by URL name or response name (the list filter accepts both), or also by the events'
+    name with `event_name` (a test's helper takes any of the three spellings)."""
     for t in types.values():
-        if name in (t.url_name, t.response_name):
+        if name in (t.url_name, t.response_name) or (event_name and name == t.event_name):
             return t
     return None
