@@ -7,6 +7,9 @@ from mockserver.config import MockConfig
 from mockserver.testing import RunningMock, serve_in_thread
 from postgres_cluster import Cluster, postgres_cluster, wipe
 
+# A QA team's suite that tests/test_install.py runs outside the repository, with the kit installed.
+collect_ignore = ["outside_suite"]
+
 STORES = ("sqlite", "postgresql")
 
 
