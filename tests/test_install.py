@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import time
+import tomllib
 import venv
 from pathlib import Path
 
@@ -42,11 +43,20 @@ def installed(tmp_path_factory) -> Path:
     env_dir = root / "venv"
     venv.create(env_dir, with_pip=True)
     bin_dir = env_dir / "bin"
-    # The [test] extra brings pytest and pytest-xdist, which a QA team's suite runs on.
+    # pip builds the kit's wheel and installs it; a QA team's suite adds pytest and pytest-xdist (the pins
+    # of the kit's own test extra).
     subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                    f"{clone}[test]"], check=True, timeout=900)
+                    str(clone), *_test_pins("pytest", "pytest-xdist")], check=True, timeout=900)
     shutil.rmtree(clone)  # the installed kit must not need its source any more
     return bin_dir
+
+
+def _test_pins(*names: str) -> list[str]:
+    """The requirement lines of pyproject's test extra for these distributions (e.g. `pytest==9.2.0`)."""
+    extra = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
+    found = [spec for spec in extra["test"] if spec.split("==")[0] in names]
+    assert len(found) == len(names), (names, extra["test"])
+    return found
 
 
 def _clean_env() -> dict[str, str]:
