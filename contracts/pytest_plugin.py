@@ -50,6 +50,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for marker, text in MARKERS.items():
         config.addinivalue_line("markers", f"{marker}: {text}")
+    if config.getoption("capillary_auth"):
+        _logins(config)  # unusable flags stop the run here, before any test
     url = remote_base_url(config)
     if url is not None:
         import requests
@@ -96,23 +98,30 @@ def capillary_config(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 @pytest.fixture(scope="session")
 def capillary_mock(request: pytest.FixtureRequest) -> Iterator[Any]:
-    """The target of the session (a `contracts.testkit.Target`): a mock served here on 127.0.0.1,
-    or the deployment --capillary-base-url names."""
+    """The target of the session (a `contracts.testkit.Target`): a mock served here on 127.0.0.1
+    (its users as logins), or the deployment --capillary-base-url names (the default users'
+    logins, with those --capillary-auth gives)."""
     from .testkit import Target
     url = remote_base_url(request.config)
-    logins = _logins(request.config)
     if url is not None:
-        yield Target(url, controllable=False, logins=logins)
+        yield Target(url, controllable=False, logins=_logins(request.config))
         return
-    with _served(request.getfixturevalue("capillary_config")) as base_url:
-        yield Target(base_url, controllable=True, logins=logins)
+    with _served(request.getfixturevalue("capillary_config")) as target:
+        yield target
 
 
 @contextlib.contextmanager
-def _served(config: Any) -> Iterator[str]:
+def _served(config: Any) -> Iterator[Any]:
+    """A mock served on 127.0.0.1 with `config`; the users it serves (its users file's, or the
+    defaults) are the target's logins."""
+    from mockserver.identity import Directory
     from mockserver.testing import serve_in_thread
+    from .run.identities import parse_auth
+    from .testkit import Target
+    served = Directory.from_file(config.users_file, config.jwt_secret).users.values()
+    logins = {u.username: parse_auth(u.username, f"basic:{u.username}:{u.password}", str(u.org_id)) for u in served}
     with serve_in_thread(config) as mock:
-        yield mock.base_url
+        yield Target(mock.base_url, controllable=True, logins=logins)
 
 
 @pytest.fixture
@@ -139,15 +148,10 @@ def capillary(request: pytest.FixtureRequest, capillary_mock: Any) -> Iterator[A
 @contextlib.contextmanager
 def _own_mock(request: pytest.FixtureRequest, shared: Any, users_file: Path) -> Iterator[Any]:
     """A mock of its own for one test, serving `users_file` (relative to the test's file)."""
-    from mockserver.identity import Directory
-    from .run.identities import parse_auth
-    from .testkit import Target
     shared.require_control()
     if not users_file.is_absolute():
         users_file = Path(request.path).parent / users_file
     config = replace(request.getfixturevalue("capillary_config"), users_file=users_file,
                      db=str(request.getfixturevalue("tmp_path") / "state.db"))
-    served = Directory.from_file(users_file, config.jwt_secret).users.values()
-    logins = {u.username: parse_auth(u.username, f"basic:{u.username}:{u.password}", str(u.org_id)) for u in served}
-    with _served(config) as base_url:
-        yield Target(base_url, controllable=True, logins=logins)
+    with _served(config) as target:
+        yield target

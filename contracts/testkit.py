@@ -163,8 +163,9 @@ class Capillary:
 
     # -- the mock's control API -------------------------------------------------------
     def reset(self) -> None:
-        """Empty the mock: requests, events, faults, journal, runtime subscriptions."""
-        self._admin("POST", "reset")
+        """Back to the mock as served: requests, events, faults, journal and runtime subscriptions go,
+        and what its config preloads (`examples`, `fixtures_dir`, `pending_per_type`) is loaded again."""
+        self._admin("POST", "reset", params={"preload": "true"})
 
     def events(self, request_id: str, wait: bool = True, timeout: float = 5.0) -> list[dict[str, Any]]:
         """The `requestWorkflowEvent`s of a request, oldest first; with `wait`, once every event is
