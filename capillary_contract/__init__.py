@@ -20,6 +20,15 @@ strategies are generated from them.
     >>> sorted(contract.request_types)[:2]
     ['CUSTOMER-STATUS-CHANGE', 'EARN-BADGE']
 """
-from .loader import Contract, Operation, SchemaValidator, Violation, load_contract, spec_path
+from typing import Any
 
 __all__ = ["Contract", "Operation", "SchemaValidator", "Violation", "load_contract", "spec_path"]
+
+
+def __getattr__(name: str) -> Any:
+    """The loader's names, imported when first asked for: a process that needs only `lifecycle` or
+    `http` (a served mock's arbiter, its webhook dispatcher) does not load the validators' libraries."""
+    if name in __all__:
+        from . import loader
+        return getattr(loader, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

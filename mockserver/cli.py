@@ -9,13 +9,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from capillary_contract.loader import select_spec
+from .config import APP_THREADS, DEFAULT_DB, DeliveryPolicy, MockConfig, Subscription, zone_of
+from .store import is_postgres
 
-from .config import DEFAULT_DB, DeliveryPolicy, MockConfig, Subscription, zone_of
-from .front import APP_THREADS
-from .identity import Directory
-from .store import StoreError, is_postgres, open_store
-
+# Only what parsing flags needs is imported here: this process becomes gunicorn's arbiter, which
+# serves nothing itself, and every module it holds is resident memory of the mock (issue 18).
 
 
 def _header(text: str) -> tuple[str, str]:
@@ -137,6 +135,7 @@ def serve(args: argparse.Namespace) -> int:
         print("mockserver: --db :memory: lives in one process; serving with 1 worker", file=sys.stderr)
         workers = 1
     if is_postgres(config.db):  # a database that cannot be used is said once, here, not by every worker
+        from .store import StoreError, open_store
         try:
             open_store(config).close()
         except StoreError as exc:
@@ -146,6 +145,7 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def token(args: argparse.Namespace) -> int:
+    from .identity import Directory
     defaults = MockConfig()
     directory = Directory.from_file(args.config, args.jwt_secret or defaults.jwt_secret, args.ttl)
     if args.user not in directory.users:
@@ -159,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     if getattr(args, "spec", None):
+        from capillary_contract.loader import select_spec
         try:
             select_spec(args.spec)
         except ValueError as exc:

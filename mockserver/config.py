@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .store import process_local
 
 DEFAULT_DB = ".mockserver/state.db"
+APP_THREADS = 32  # per serving process (front.py); a thread is taken only by a complete request
 DEFAULT_JWT_SECRET = "capillary-mock-secret-for-local-tokens-only"  # >= 32 bytes for HS256
 
 

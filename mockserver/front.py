@@ -20,11 +20,11 @@ from typing import Any, Callable, Iterable
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from . import http1
+from .config import APP_THREADS
 from .errors import ApiError, family_of_path, render
 from .http1 import Refusal, Request, Stream
 
 log = logging.getLogger("mockserver")
-APP_THREADS = 32          # per process; a thread is taken only by a complete request
 MAX_CONNECTIONS = 2000    # per process; beyond it new connections are closed at once
 WRITE_TIMEOUT_S = 30.0
 _NOT_FORWARDED = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length"})

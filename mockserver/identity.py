@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import jwt
-import yaml
 
 from capillary_contract.requests import BAD_CREDENTIALS, Refusal
 
@@ -59,6 +58,7 @@ class Directory:
         """Users from a YAML/JSON file (`users: [{username, password, id, org, permissions, email, trusted}]`)."""
         if path is None:
             return cls(DEFAULT_USERS, secret, token_ttl_s)
+        import yaml  # only a --config users file is YAML
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
         users = [
             User(str(u["username"]), str(u["password"]), int(u["id"]), int(u.get("org", DEFAULT_ORG)),

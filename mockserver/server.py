@@ -6,7 +6,6 @@ each worker. Decisions a crash left half-done need no start-up work: their claim
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import signal
@@ -15,10 +14,8 @@ from typing import Any, Callable
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers import base
 
-from . import http1
 from .config import MockConfig
-from .front import Front
-from .webhooks import on_exit as stop_webhook_dispatcher, on_ready as start_webhook_dispatcher
+from .webhooks.running import on_exit as stop_webhook_dispatcher, on_ready as start_webhook_dispatcher
 
 log = logging.getLogger("mockserver")
 # Hooks other modules add (e.g. the webhook dispatcher), called with (config, server) when gunicorn is ready.
@@ -68,6 +65,7 @@ class FrontWorker(base.Worker):
     """gunicorn worker class running a `Front` (`worker_class="mockserver.server.FrontWorker"`)."""
 
     def init_process(self) -> None:
+        import asyncio  # the worker's: gunicorn loads this class in the arbiter, which needs none of it
         self.loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self.loop)
         super().init_process()
@@ -89,6 +87,10 @@ class FrontWorker(base.Worker):
             self.loop.close()
 
     async def _serve(self) -> None:
+        import asyncio
+
+        from . import http1  # here, in the worker: gunicorn loads this class in the arbiter too
+        from .front import Front
         state = self.wsgi.extensions["mockserver"]
         front = Front(self.wsgi, state.config.max_body_bytes, max(self.cfg.threads, 1))
         servers = [await asyncio.start_server(front.serve_connection, sock=listener.sock, limit=http1.READ_SIZE)

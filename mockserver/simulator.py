@@ -18,7 +18,6 @@ from email.utils import formatdate
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-import requests
 
 from capillary_contract.http import TRANSPORT_HEADERS
 from capillary_contract.loader import Contract
@@ -278,6 +277,7 @@ def chained(ctx: CallContext, timeout_s: float, allow: tuple[str, ...] = ()) -> 
         return _chain_failure(502, f"wrapped call refused: {refused}")
     headers = {str(k): str(v) for k, v in (ctx.call.get("headers") or {}).items()
                if str(k).lower() not in TRANSPORT_HEADERS}
+    import requests  # only a mock started with --chain calls anything
     session = requests.Session()
     session.trust_env = False
     try:

@@ -10,16 +10,19 @@
 """
 from __future__ import annotations
 
-from flask import Flask
+from typing import TYPE_CHECKING
 
-from . import views
 from .running import attach, on_exit, on_ready, prepare, stop
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 __all__ = ["init_app", "on_exit", "on_ready", "stop"]
 
 
 def init_app(app: Flask) -> None:
     """Called by `create_app`: tables, startup subscriptions, the events view, the dispatcher."""
+    from . import views  # the Flask side, imported by apps only (not by the arbiter or the dispatcher process)
     state = app.extensions["mockserver"]
     prepare(state.store, state.config)
     views.install(app)

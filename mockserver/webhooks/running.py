@@ -23,13 +23,14 @@ import sys
 import threading
 import time
 import weakref
-from typing import Any
-
-from flask import Flask, Response
+from typing import TYPE_CHECKING, Any
 
 from ..config import MockConfig
 from ..store import Store, open_store
 from .dispatcher import Dispatcher
+
+if TYPE_CHECKING:  # the arbiter and the dispatcher process import this module; Flask is the apps'
+    from flask import Flask, Response
 
 log = logging.getLogger("mockserver.webhooks")
 EXTENSION = "mockserver.webhooks"

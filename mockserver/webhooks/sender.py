@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import threading
 import time
-
-import requests
+from typing import TYPE_CHECKING
 
 from ..store import Attempt, Due
+
+if TYPE_CHECKING:
+    import requests  # imported by the first send: a dispatcher with no subscription never needs it
 
 ERROR_LIMIT = 300
 _local = threading.local()
@@ -21,12 +23,14 @@ _local = threading.local()
 def _session() -> requests.Session:
     session = getattr(_local, "session", None)
     if session is None:
+        import requests
         session = _local.session = requests.Session()
         session.trust_env = False
     return session
 
 
 def send(delivery: Due, timeout_s: float) -> Attempt:
+    import requests
     headers = {**delivery.headers, "Content-Type": "application/json"}
     started, clock = time.time(), time.perf_counter()
     status: int | None = None
