@@ -9,15 +9,19 @@ the `x-capillary-error` annotations there can name the documented error code.
 from __future__ import annotations
 
 import functools
+import hashlib
+import marshal
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
-import jsonschema
 import jsonschema_rs
-import yaml
+
+if TYPE_CHECKING:
+    import jsonschema  # imported when a first instance fails (SchemaValidator._slow): ~150 ms, ~8 MiB
 
 SPEC_ENV = "CAPILLARY_OPENAPI"
 PACKAGED_SPEC = Path(__file__).resolve().parent / "openapi.yaml"  # the wheel's copy (setup.py puts it there)
@@ -26,8 +30,11 @@ DIALECT = "https://json-schema.org/draft/2020-12/schema"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 ERROR_ANNOTATION = "x-capillary-error"
 MISSING_ANNOTATION = "x-capillary-missing-error"
-# libyaml parses the contract in 40 ms where the pure-Python loader takes 330 ms (the same safe subset).
-YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# The parsed document is kept in a cache file named by a hash of the YAML's bytes: building the
+# Python objects from YAML takes ~80 ms even with libyaml, reading them back with marshal ~3 ms, and
+# every process that loads the contract (each served worker, each command) starts that much sooner.
+CACHE_ENV = "CAPILLARY_CONTRACT_CACHE"  # a directory; empty: no cache
+CACHE_FILES = 16  # the newest kept (a test run may load many variants of the contract)
 
 
 def spec_path() -> Path:
@@ -91,6 +98,7 @@ class SchemaValidator:
 
     @functools.cached_property
     def _slow(self) -> jsonschema.Draft202012Validator:
+        import jsonschema
         return jsonschema.Draft202012Validator(self._slow_root)
 
     def violations(self, instance: Any, pointer_prefix: str = "") -> list[Violation]:
@@ -361,11 +369,43 @@ def _const_pairs(branches: list[dict[str, Any]]) -> dict[int, str]:
     return {b["properties"]["code"]["const"]: b["properties"]["message"]["const"] for b in branches}
 
 
+def _cache_dir() -> Path | None:
+    if CACHE_ENV in os.environ:
+        return Path(os.environ[CACHE_ENV]) if os.environ[CACHE_ENV] else None
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "capillary-contract"
+
+
+def parse_spec(path: str | os.PathLike[str]) -> Any:
+    """The YAML document at `path` as Python objects (the safe subset), through the parse cache when it
+    can be read or written (an unwritable cache is no error: the YAML is parsed every time then)."""
+    raw = Path(path).read_bytes()
+    folder = _cache_dir()
+    key = hashlib.sha256(raw).hexdigest()[:32]
+    cached = folder / f"{key}.py{sys.version_info[0]}{sys.version_info[1]}.marshal" if folder else None
+    if cached is not None:
+        try:
+            return marshal.loads(cached.read_bytes())
+        except (OSError, EOFError, ValueError, TypeError):
+            pass
+    import yaml  # libyaml when present: 40 ms where the pure-Python loader takes 330 ms (the same subset)
+    spec = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    if cached is not None:
+        try:
+            data = marshal.dumps(spec)  # ValueError for what marshal cannot hold (a YAML date): no cache
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            partial = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
+            partial.write_bytes(data)
+            os.replace(partial, cached)
+            for stale in sorted(cached.parent.glob("*.marshal"), key=lambda f: f.stat().st_mtime)[:-CACHE_FILES]:
+                stale.unlink(missing_ok=True)
+        except (OSError, ValueError):
+            pass
+    return spec
+
+
 @functools.lru_cache(maxsize=4)
 def _load(path: str, mtime: float) -> Contract:
-    with open(path, encoding="utf-8") as handle:
-        spec = yaml.load(handle, Loader=YAML_LOADER)
-    return Contract(spec, source=path)
+    return Contract(parse_spec(path), source=path)
 
 
 def load_contract(path: str | os.PathLike[str] | None = None) -> Contract:
