@@ -1,12 +1,14 @@
-"""The mock's speed as users run it (`mockserver serve`, a SQLite file), beside Stoplight Prism.
+"""The mock's speed and footprint as users run it (`mockserver serve`, a SQLite file), beside Stoplight Prism.
 
-Figures, all on 127.0.0.1: start-up time; create and approve throughput with p50/p99 under a load
-generator (wrk -t2 -c16 when wrk is on PATH (`apt-get install -y wrk`), else a Python thread
-generator with 16 connections); RSS after load. Prism (`prism mock -v error openapi.yaml`, npm-
-installed into bench/.prism/) gets the same create request in the same run. Target: create
-throughput >= 1.2x Prism's with p99 <= 20 ms, while the mock validates, authenticates and writes.
+Figures, all on 127.0.0.1: start-up to the first 200; create, approve and list throughput with
+p50/p99 under a load generator (wrk -t2 -c16 when wrk is on PATH (`apt-get install -y wrk`), else a
+Python thread generator with 16 connections); the memory of the whole process group after the
+create load (RSS summed, and PSS, which counts a page shared by several processes once). Prism
+(`prism mock -v error openapi.yaml`, npm-installed into bench/.prism/) gets the same requests in
+the same run. Goals (issue 18): create >= 1.5x Prism with p99 <= 20 ms and no non-2xx, while the
+mock validates, authenticates and writes; memory <= 160 MiB RSS; start-up <= 300 ms.
 
-    .venv/bin/python bench/bench_mock.py [--duration 8] [--workers N --threads N]
+    .venv/bin/python bench/bench_mock.py [--duration 10] [--workers N --threads N]
 """
 from __future__ import annotations
 
@@ -22,24 +24,26 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 
 from capillary_contract.lifecycle import PENDING  # noqa: E402
 from mock_support import BASE, ORG, auth, body_for, decision, free_port, start_served, stop_served  # noqa: E402
 from mockserver.config import MockConfig  # noqa: E402
 from mockserver.store import ListQuery, open_store  # noqa: E402
+from lifetime import die_with_parent, end_with_signals  # noqa: E402
 
 TYPE = "GOODWILL-POINTS"
 PRISM_DIR = ROOT / "bench" / ".prism"
 PRISM = PRISM_DIR / "node_modules" / ".bin" / "prism"
 CONNECTIONS, THREADS = 16, 2
+GOAL_RATIO, GOAL_P99_MS, GOAL_RSS_MIB, GOAL_STARTUP_MS = 1.5, 20.0, 160.0, 300.0
 
 
 @dataclass
@@ -102,7 +106,7 @@ def wrk_load(base_url: str, method: str, path: str, headers: dict[str, str], bod
         os.unlink(script.name)
     total = re.search(r"(\d+) requests in ([\d.]+)(\w+)", out)
     duration = float(total.group(2)) * {"s": 1.0, "ms": 0.001, "m": 60.0}[total.group(3)]
-    percentile = {p: _wrk_ms(v) for p, v in re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M)}
+    percentile = {p: _wrk_ms(v) for p, v in re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.M)}
     errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
     errors += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     return Load("wrk -t2 -c16", int(total.group(1)), duration, percentile["50"], percentile["99"], errors)
@@ -153,21 +157,43 @@ def load_generator() -> Callable[..., Load]:
 
 
 # -- processes -------------------------------------------------------------------------
-def group_rss_mib(leader: int) -> float:
-    """Resident memory of a process group (gunicorn arbiter and workers, or node)."""
-    total_kib = 0
+@dataclass
+class Memory:
+    """A process group's memory: RSS summed over its processes, and PSS (shared pages split)."""
+
+    rss_mib: float
+    pss_mib: float | None  # None where /proc/PID/smaps_rollup is missing (not Linux >= 4.14)
+    processes: int
+
+    def __str__(self) -> str:
+        pss = f", PSS {self.pss_mib:.1f}" if self.pss_mib is not None else ""
+        return f"RSS {self.rss_mib:.1f} MiB{pss} ({self.processes} processes)"
+
+
+def group_memory(leader: int) -> Memory:
+    """The memory of a process group (gunicorn arbiter, workers and dispatcher, or node)."""
+    rss_kib, pss_kib, count, pss_known = 0, 0, 0, True
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             stat = (entry / "stat").read_text()
-            pgrp = int(stat.rsplit(")", 1)[1].split()[2])
-            if pgrp == leader:
-                status = (entry / "status").read_text()
-                total_kib += int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
+            if int(stat.rsplit(")", 1)[1].split()[2]) != leader:
+                continue
+            rss_kib += int(re.search(r"VmRSS:\s+(\d+)", (entry / "status").read_text()).group(1))
+            count += 1
+            try:
+                pss_kib += int(re.search(r"^Pss:\s+(\d+)", (entry / "smaps_rollup").read_text(), re.M).group(1))
+            except (OSError, AttributeError):
+                pss_known = False
         except (OSError, AttributeError, IndexError, ValueError):
             continue
-    return total_kib / 1024
+    return Memory(rss_kib / 1024, pss_kib / 1024 if pss_known else None, count)
+
+
+def group_rss_mib(leader: int) -> float:
+    """Resident memory of a process group, summed (see `group_memory`)."""
+    return group_memory(leader).rss_mib
 
 
 def ensure_prism() -> str | None:
@@ -192,7 +218,7 @@ class Prism:
         started = time.perf_counter()
         self.process = subprocess.Popen([str(PRISM), "mock", "-v", "error", "-h", "127.0.0.1", "-p", str(self.port),
                                          str(ROOT / "openapi.yaml")], stdout=log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+                                        start_new_session=True, preexec_fn=die_with_parent)
         log.close()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -218,7 +244,7 @@ def mock_startup(workdir: Path, serve_args: list[str], runs: int = 3) -> float:
     times = []
     for i in range(runs):
         started = time.perf_counter()
-        served = start_served(workdir, *serve_args, db=f"startup-{i}.db", poll_s=0.005)
+        served = start_served(workdir, *serve_args, db=f"startup-{i}.db", poll_s=0.005, preexec_fn=die_with_parent)
         times.append(time.perf_counter() - started)
         stop_served(served)
     return statistics.median(times)
@@ -235,16 +261,117 @@ def pending_ids(db: Path, limit: int) -> list[str]:
     return [d["requestId"] for d in data]
 
 
+@dataclass
+class Workload:
+    """The requests every server gets: create, approve (a decision per pending id) and list."""
+
+    create_path: str
+    list_path: str
+    body: str
+    maker: dict[str, str]
+    checker: dict[str, str]
+
+    @classmethod
+    def of_contract(cls) -> "Workload":
+        from capillary_contract.loader import load_contract
+        contract = load_contract()
+        return cls(contract.create_path(TYPE), contract.path_of("listRequests") + "?limit=10",
+                   json.dumps(body_for(TYPE)), {**auth("maker"), "Content-Type": "application/json"},
+                   {**auth("checker"), "Content-Type": "application/json"})
+
+
+@dataclass
+class Figures:
+    """One server's figures in this run."""
+
+    startup_s: float | None = None
+    create: Load | None = None
+    approve: Load | None = None
+    listing: Load | None = None
+    memory: Memory | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def measure_mock(workdir: Path, serve_args: list[str], work: Workload, generate: Callable[..., Load],
+                 seconds: float) -> Figures:
+    figures = Figures(startup_s=mock_startup(workdir, serve_args))
+    served = start_served(workdir, *serve_args, db="state.db", preexec_fn=die_with_parent)
+    try:
+        generate(served.base_url, "POST", work.create_path, work.maker, work.body, 1.0)  # warm-up
+        figures.create = generate(served.base_url, "POST", work.create_path, work.maker, work.body, seconds)
+        figures.memory = group_memory(served.process.pid)  # after (1 +) `seconds` of load
+        ids = pending_ids(workdir / "state.db", 10**6)
+        ids_file = workdir / "ids.txt"
+        ids_file.write_text("\n".join(ids) + "\n")
+        figures.approve = generate(served.base_url, "PUT", work.create_path, work.checker, None, seconds / 2, ids_file)
+        if figures.approve.requests > len(ids):
+            figures.notes.append(f"approvals outran the {len(ids)} pending requests; the extra ones were 409s")
+        figures.listing = generate(served.base_url, "GET", work.list_path, work.checker, None, seconds / 2)
+    finally:
+        stop_served(served)
+    return figures
+
+
+def measure_prism(workdir: Path, work: Workload, generate: Callable[..., Load], seconds: float) -> Figures:
+    prism = Prism(workdir)
+    try:
+        figures = Figures(startup_s=prism.startup_s)
+        generate(prism.base_url, "POST", work.create_path, work.maker, work.body, 1.0)
+        figures.create = generate(prism.base_url, "POST", work.create_path, work.maker, work.body, seconds)
+        figures.memory = group_memory(prism.process.pid)
+        decided = json.dumps(decision("00000000-0000-0000-0000-000000000000", "approved", "bench"))
+        figures.approve = generate(prism.base_url, "PUT", work.create_path, work.checker, decided, seconds / 2)
+        figures.listing = generate(prism.base_url, "GET", work.list_path, work.checker, None, seconds / 2)
+    finally:
+        prism.stop()
+    return figures
+
+
 def row(name: str, load: Load | None, rss: float | None, extra: str = "") -> str:
+    """A figure line with an RSS column (bench_postgres.py)."""
     if load is None:
         return f"  {name:<22} {'-':>9} {'-':>9} {'-':>9} {'-':>7} {'-':>9}  {extra}"
     return (f"  {name:<22} {load.rps:>9.0f} {load.p50_ms:>9.2f} {load.p99_ms:>9.2f} {load.errors:>7d} "
             f"{rss if rss is not None else float('nan'):>9.1f}  {extra}")
 
 
+def load_row(name: str, load: Load | None, extra: str = "") -> str:
+    if load is None:
+        return f"  {name:<16} {'-':>9} {'-':>9} {'-':>9} {'-':>7}  {extra}"
+    return f"  {name:<16} {load.rps:>9.0f} {load.p50_ms:>9.2f} {load.p99_ms:>9.2f} {load.errors:>7d}  {extra}"
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "MISSED"
+
+
+def report(mock: Figures, prism: Figures | None, prism_why: str | None) -> None:
+    print(f"  {'':<16} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'non-2xx':>7}")
+    for name, load in (("create", mock.create), ("approve", mock.approve), ("list", mock.listing)):
+        print(load_row(f"mock {name}", load))
+        print(load_row(f"prism {name}", getattr(prism, {"list": "listing"}.get(name, name)) if prism else None,
+                  "" if prism else f"prism {prism_why}"))
+    print(f"  memory after the create load: mock {mock.memory}" + (f"; prism {prism.memory}" if prism else ""))
+    print(f"  start-up to the first answer: mock {mock.startup_s * 1000:.0f} ms (median of 3)"
+          + (f", prism {prism.startup_s * 1000:.0f} ms" if prism else ""))
+    for note in mock.notes:
+        print(f"  note: {note}")
+    create = mock.create
+    if prism and prism.create and prism.create.rps:
+        ratio = create.rps / prism.create.rps
+        print(f"  goal create >= {GOAL_RATIO:g}x prism, p99 <= {GOAL_P99_MS:g} ms, no non-2xx: {ratio:.2f}x, "
+              f"p99 {create.p99_ms:.2f} ms, {create.errors} non-2xx -> "
+              f"{verdict(ratio >= GOAL_RATIO and create.p99_ms <= GOAL_P99_MS and create.errors == 0)}")
+    print(f"  goal memory <= {GOAL_RSS_MIB:g} MiB RSS summed: {mock.memory.rss_mib:.1f} MiB -> "
+          f"{verdict(mock.memory.rss_mib <= GOAL_RSS_MIB)}")
+    print(f"  goal start-up <= {GOAL_STARTUP_MS:g} ms: {mock.startup_s * 1000:.0f} ms -> "
+          f"{verdict(mock.startup_s * 1000 <= GOAL_STARTUP_MS)}")
+
+
 def main(argv: list[str] | None = None) -> int:
+    end_with_signals()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=8.0, help="seconds of load per figure")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds of create load (approve, list: half)")
     parser.add_argument("--workers", type=int, help="mockserver serve --workers (default: its own)")
     parser.add_argument("--threads", type=int, help="mockserver serve --threads (default: its own)")
     parser.add_argument("--no-prism", action="store_true")
@@ -252,53 +379,16 @@ def main(argv: list[str] | None = None) -> int:
     serve_args = [*(["--workers", str(args.workers)] if args.workers else []),
                   *(["--threads", str(args.threads)] if args.threads else [])]
     generate = load_generator()
-    body = json.dumps(body_for(TYPE))
-    create_path = f"{BASE}/{TYPE}"
-    maker = {**auth("maker"), "Content-Type": "application/json"}
-    checker = {**auth("checker"), "Content-Type": "application/json"}
+    work = Workload.of_contract()
     print(f"bench_mock: load generator {'wrk -t2 -c16' if generate is wrk_load else 'python threads x16 (no wrk on PATH)'}"
-          f", {args.duration:g} s per figure, mockserver serve {' '.join(serve_args) or '(default workers/threads)'}")
-
+          f", {args.duration:g} s of creates (approve, list: {args.duration / 2:g} s), mockserver serve "
+          f"{' '.join(serve_args) or '(default workers/threads)'}; load average {os.getloadavg()[0]:.1f}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-mock-") as tmp:
         workdir = Path(tmp)
-        startup = mock_startup(workdir, serve_args)
-        served = start_served(workdir, *serve_args, db="state.db")
-        try:
-            generate(served.base_url, "POST", create_path, maker, body, 1.0)  # warm-up
-            create = generate(served.base_url, "POST", create_path, maker, body, args.duration)
-            ids = pending_ids(workdir / "state.db", 10**6)
-            ids_file = workdir / "ids.txt"
-            ids_file.write_text("\n".join(ids) + "\n")
-            approve = generate(served.base_url, "PUT", create_path, checker, None, args.duration / 2, ids_file)
-            rss = group_rss_mib(served.process.pid)
-        finally:
-            stop_served(served)
-        if approve.requests > len(ids):
-            print(f"  note: approvals outran the {len(ids)} pending requests; the extra ones were 409s")
-
+        mock = measure_mock(workdir, serve_args, work, generate, args.duration)
         prism_why = "skipped (--no-prism)" if args.no_prism else ensure_prism()
-        prism_create = prism_rss = prism_startup = None
-        if prism_why is None:
-            prism = Prism(workdir)
-            try:
-                prism_startup = prism.startup_s
-                generate(prism.base_url, "POST", create_path, maker, body, 1.0)
-                prism_create = generate(prism.base_url, "POST", create_path, maker, body, args.duration)
-                prism_rss = group_rss_mib(prism.process.pid)
-            finally:
-                prism.stop()
-
-    print(f"  {'':<22} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'errors':>7} {'RSS MiB':>9}")
-    print(row("mock create", create, rss))
-    print(row("mock approve", approve, rss))
-    print(row("prism create", prism_create, prism_rss, "" if prism_why is None else f"prism {prism_why}"))
-    print(f"  start-up: mock {startup * 1000:.0f} ms (median of 3)"
-          + (f", prism {prism_startup * 1000:.0f} ms" if prism_startup is not None else ""))
-    if prism_create is not None and prism_create.rps:
-        ratio = create.rps / prism_create.rps
-        met = ratio >= 1.2 and create.p99_ms <= 20
-        print(f"  target create >= 1.2x prism and p99 <= 20 ms: {ratio:.2f}x, p99 {create.p99_ms:.2f} ms -> "
-              f"{'met' if met else 'MISSED'}")
+        prism = measure_prism(workdir, work, generate, args.duration) if prism_why is None else None
+    report(mock, prism, prism_why)
     return 0
 
 

@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+from lifetime import die_with_parent  # noqa: E402
 TIMEOUT_S = 900
 
 
@@ -20,11 +22,17 @@ def main() -> int:
     for script in scripts:
         print(f"== {script.name}", flush=True)
         started = time.monotonic()
+        bench = subprocess.Popen([sys.executable, str(script)], cwd=BENCH.parent, preexec_fn=die_with_parent)
         try:
-            done = subprocess.run([sys.executable, str(script)], cwd=BENCH.parent, timeout=TIMEOUT_S)
-            status = f"exit {done.returncode}"
-            ok = done.returncode == 0
-        except subprocess.TimeoutExpired:
+            code = bench.wait(timeout=TIMEOUT_S)
+            status, ok = f"exit {code}", code == 0
+        except subprocess.TimeoutExpired:  # SIGTERM first: the bench stops its servers (bench/lifetime.py)
+            bench.terminate()
+            try:
+                bench.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                bench.kill()
+                bench.wait()
             status, ok = f"stopped after {TIMEOUT_S} s", False
         if not ok:
             failed.append(script.name)

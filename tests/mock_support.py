@@ -153,14 +153,15 @@ def wait_healthy(base_url: str, process: subprocess.Popen, log: Path, timeout_s:
 
 
 def start_served(workdir: Path, *args: str, db: str = "tmp/state.db", port: int | None = None,
-                 poll_s: float = 0.05) -> ServedMock:
-    """`mockserver serve --db <db> --port <free>` run in `workdir` (a relative db lives there)."""
+                 poll_s: float = 0.05, preexec_fn: Any = None) -> ServedMock:
+    """`mockserver serve --db <db> --port <free>` run in `workdir` (a relative db lives there).
+    `preexec_fn` runs in the child before exec (the benches' bench/lifetime.die_with_parent)."""
     port = port or free_port()
     log = workdir / f"mockserver-{port}.log"
     handle = log.open("ab")
     process = subprocess.Popen([*mockserver_command(), "serve", "--db", db, "--port", str(port), *args],
                                cwd=workdir, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"}, preexec_fn=preexec_fn)
     handle.close()
     served = ServedMock(f"http://127.0.0.1:{port}", process, port, log)
     try:
