@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 
 from capillary_contract.lifecycle import PENDING  # noqa: E402
-from mock_support import BASE, ORG, auth, body_for, decision, free_port, start_served, stop_served  # noqa: E402
+from mock_support import ORG, auth, body_for, decision, free_port, start_served, stop_served  # noqa: E402
 from mockserver.config import MockConfig  # noqa: E402
 from mockserver.store import ListQuery, open_store  # noqa: E402
 from lifetime import die_with_parent, end_with_signals  # noqa: E402

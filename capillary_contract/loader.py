@@ -53,6 +53,7 @@ def select_spec(path: str | os.PathLike[str]) -> Path:
     resolved = Path(path).expanduser().resolve()
     if not resolved.is_file():
         raise ValueError(f"no OpenAPI document at {path}")
+    import yaml
     try:
         load_contract(resolved).request_types  # a workflow contract names its request types
     except (yaml.YAMLError, UnicodeDecodeError, AttributeError, KeyError, TypeError) as exc:
