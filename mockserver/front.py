@@ -13,6 +13,7 @@ import asyncio
 import io
 import logging
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from email.utils import formatdate
 from http import HTTPStatus
@@ -102,6 +103,9 @@ class Front:
             expects_continue = (request.header("expect") or "").lower() == "100-continue"
             if expects_continue and (length is None or length <= self.max_body_bytes):
                 writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            if length is not None and length <= min(len(stream.buffer), self.max_body_bytes):
+                request.body = stream.take(length)  # it came with the head (most requests): no timer needed
+                return request
             try:
                 async with asyncio.timeout(http1.BODY_TIMEOUT_S):
                     request.body = await http1.read_body(stream, length, self.max_body_bytes, request.target)
@@ -152,7 +156,7 @@ class Front:
 
     async def _write(self, writer: asyncio.StreamWriter, status: str, headers: list[tuple[str, str]], body: bytes,
                      keep_alive: bool, head_only: bool = False) -> None:
-        lines = [f"HTTP/1.1 {status}\r\n", f"Date: {formatdate(usegmt=True)}\r\n"]
+        lines = [f"HTTP/1.1 {status}\r\n", _date_line()]
         length = None
         for name, value in headers:
             lower = name.lower()
@@ -166,8 +170,9 @@ class Front:
             lines.append(f"Content-Length: {length if head_only and length is not None else len(body)}\r\n")
         lines.append("Connection: keep-alive\r\n\r\n" if keep_alive else "Connection: close\r\n\r\n")
         writer.write("".join(lines).encode("latin-1", "replace") + body)
-        async with asyncio.timeout(WRITE_TIMEOUT_S):
-            await writer.drain()
+        if writer.transport.get_write_buffer_size():  # the socket did not take it all at once
+            async with asyncio.timeout(WRITE_TIMEOUT_S):
+                await writer.drain()
 
     # -- stopping ------------------------------------------------------------------------------
     async def stop(self, grace_s: float) -> None:
@@ -189,6 +194,17 @@ async def _drain(stream: Stream, length: int | None, end: bytes = http1.LAST_CHU
             await http1.drain(stream, length, end)
     except TimeoutError:
         pass
+
+
+_date: list[Any] = [0, ""]
+
+
+def _date_line() -> str:
+    """The Date header, formatted once a second rather than for every answer."""
+    now = int(time.time())
+    if _date[0] != now:
+        _date[:] = [now, f"Date: {formatdate(now, usegmt=True)}\r\n"]
+    return _date[1]
 
 
 def _status_line(code: int) -> str:
