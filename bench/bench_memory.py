@@ -33,7 +33,7 @@ LOAD_S = 10.0
 def create_until(base_url: str, work: Workload, count: int, timeout_s: float) -> int:
     """`count` creates with wrk -t2 -c16 (each thread stops at its share); how many answered 2xx."""
     share = -(-count // 2)
-    lines = [f"wrk.method = 'POST'", f"wrk.path = {_lua_string(work.create_path)}",
+    lines = ["wrk.method = 'POST'", f"wrk.path = {_lua_string(work.create_path)}",
              *(f"wrk.headers[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in work.maker.items()),
              f"wrk.body = {_lua_string(work.body)}",
              "local done, ok = 0, 0",
