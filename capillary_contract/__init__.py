@@ -14,6 +14,7 @@ strategies are generated from them.
     strategies   public Hypothesis strategies: valid/invalid bodies, decisions, v1.1 batches
     instances    a JSON instance walked next to its schema
     http, receiver   header names, Basic credentials, free ports; a webhook receiver
+    users        the kit's default identities (DESIGN.md section 3), one table
 
     >>> from capillary_contract import load_contract
     >>> contract = load_contract()            # $CAPILLARY_OPENAPI, else the packaged openapi.yaml
