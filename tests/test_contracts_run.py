@@ -180,6 +180,19 @@ def ignores_unknown_parameters(request: Request, forward: Forward) -> Response:
     return forward()
 
 
+def legacy_decides_twice(request: Request, forward: Forward) -> Response:
+    """A decided v1.1 request answers a second decision as if it succeeded."""
+    answer = forward()
+    body = answer.get_json(silent=True)
+    items = (((body or {}).get("response") or {}).get("requests") or {}).get("request") if isinstance(body, dict) else None
+    if request.path.startswith("/v1.1/request/") and isinstance(items, list):
+        for item in items:
+            if (item.get("item_status") or {}).get("code") == 9052:
+                item["item_status"] = {"success": "true", "code": 9000, "message": "Request updated successfully"}
+        return json_answer(answer.status_code, body)
+    return answer
+
+
 _APP: list[Any] = []
 
 # name -> (mutate factory, phases to run, checks of which at least one must be named)
@@ -198,6 +211,7 @@ VARIANTS: dict[str, tuple[Callable[[], Callable], str, set[str]]] = {
     "server_error": (lambda: server_error_on_unknown_type, "fuzz", {"not_a_server_error"}),
     "decides_through_any_type": (lambda: decide_through_any_type, "probes", {"decision_names_the_type"}),
     "ignores_unknown_parameters": (lambda: ignores_unknown_parameters, "probes", {"refuses_what_is_not_documented"}),
+    "legacy_decides_twice": (lambda: legacy_decides_twice, "probes", {"legacy_decided_once"}),
 }
 
 

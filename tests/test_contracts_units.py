@@ -145,3 +145,26 @@ def test_generated_cases_never_carry_made_up_transport_headers():
     case = SimpleNamespace(headers={"Content-Length": ")", "transfer-encoding": "x", "Host": "h", "a": "b"})
     _drop_transport_headers(case)
     assert case.headers == {"a": "b"}
+
+
+def test_event_rules_from_the_contracts_description():
+    """requestAttributes are the wrapped call's queryParams and body; checkerId and comment once a checker acted."""
+    from contracts.run.webhooks import event_problems
+
+    wrapped = {"body": {"points": 20}, "queryParams": {"format": "json"}}
+    sent = {"wrapped": wrapped, "comment": "approved by the lifecycle machine"}
+    created = {"requestId": "r", "currentRequestState": "AdminTask",
+               "requestAttributes": {"body": {"points": 20}, "queryParams": {"format": "json"}}}
+    decided = {**created, "currentRequestState": "approved", "checkerId": 233253, "comment": sent["comment"]}
+    assert event_problems(created, sent) == [] and event_problems(decided, sent) == []
+    assert event_problems({**created, "requestAttributes": {"body": {}}}, sent)      # body and queryParams lost
+    assert event_problems({k: v for k, v in decided.items() if k != "checkerId"}, sent)
+    assert event_problems({**decided, "comment": "something else"}, sent)
+
+
+def test_sort_order_rule():
+    items = [{"requestId": "a", "startTime": "2026-01-01T00:00:01"}, {"requestId": "b", "startTime": "2026-01-01T00:00:02"}]
+    assert rules.sort_order_problem(items, "startDate", "asc") is None
+    assert "sortOrder=desc" in rules.sort_order_problem(items, "startDate", "desc")
+    assert rules.default_order_problem(items)  # without sortBy the newest comes first
+    assert rules.sort_order_problem(items, "endDate", "asc") is None  # undecided requests are not compared

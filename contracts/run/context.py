@@ -10,14 +10,12 @@ from capillary_contract.loader import Contract
 
 from .client import WorkflowClient
 from .coverage import Coverage
-from .findings import Finding
+from .findings import SCHEMA_CHECK, Finding
 from .identities import Cast
 from .reproduction import Exchange, exchange_of
 from .report import Report
 from .selection import Selection
 from .transport import RateLimiter, TargetSession
-
-SCHEMA_CHECK = "response_schema_conformance"
 
 
 @dataclass

@@ -15,6 +15,7 @@ from typing import Any, Iterable
 from ..text import printable, printable_lines
 from .reproduction import BodyFiles, Exchange, script
 
+SCHEMA_CHECK = "response_schema_conformance"  # its cause names the broken fields: the clearest summary
 _MASKS = [
     (re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"), "<id>"),
     (re.compile(r"(?<!\w)'(?:[^'\\]|\\.)*'(?!\w)|(?<!\w)\"(?:[^\"\\]|\\.)*\"(?!\w)"), "<value>"),
@@ -115,7 +116,8 @@ class Problem:
     @property
     def summary(self) -> str:
         where = f"{', '.join(sorted(self.phases))}; {len(self.operations)} operation(s)"
-        return f"{self.count}× {self.check}: {self.representative.headline} ({where})"
+        what = self.cause if self.check == SCHEMA_CHECK else self.representative.headline
+        return f"{self.count}× {self.check}: {what} ({where})"
 
     def as_dict(self, files: BodyFiles) -> dict[str, Any]:
         return {"check": self.check, "cause": printable(self.cause), "count": self.count,

@@ -132,10 +132,9 @@ def _fuzz_one(ctx: RunContext, op: Any, mode: GenerationMode) -> None:
             case.validate_response(response, checks=checks, headers=sent_headers,
                                    transport_kwargs={"base_url": ctx.base_url, "headers": who.headers})
         except FailureGroup as group:
-            for failure in group.exceptions:
-                _add_failure(ctx, label, failure, response)
+            _add_failures(ctx, label, list(group.exceptions), response)
         except Failure as failure:
-            _add_failure(ctx, label, failure, response)
+            _add_failures(ctx, label, [failure], response)
 
     if ctx.seed is not None:
         run = seed(ctx.seed)(run)
@@ -143,12 +142,21 @@ def _fuzz_one(ctx: RunContext, op: Any, mode: GenerationMode) -> None:
         run()
 
 
-def _add_failure(ctx: RunContext, label: str, failure: Failure, response: Any) -> None:
-    check = (type(failure).checks or ("",))[0] or _custom_name(failure.title)
-    cause = domain.schema_cause("/".join(map(str, failure.instance_path))) \
-        if isinstance(failure, JsonSchemaError) else None
-    message = failure.message or failure.title
-    ctx.report.add(Finding(PHASE, check, failure.title, label, message, exchange_of(response), cause=cause))
+def _add_failures(ctx: RunContext, label: str, failures: list[Failure], response: Any) -> None:
+    """One finding per failure; the schema errors of one answer are one finding, whose cause names every
+    field they broke (as the probes and the machine name it, so one broken field is one problem)."""
+    exchange = exchange_of(response)
+    schema = [f for f in failures if isinstance(f, JsonSchemaError)]
+    if schema:
+        cause = domain.schema_cause(*("/".join(map(str, f.instance_path)) for f in schema))
+        message = "\n\n".join(f.message or f.title for f in schema[:3])
+        ctx.report.add(Finding(PHASE, "response_schema_conformance", schema[0].title, label, message, exchange,
+                               cause=cause))
+    for failure in failures:
+        if isinstance(failure, JsonSchemaError):
+            continue
+        check = (type(failure).checks or ("",))[0] or _custom_name(failure.title)
+        ctx.report.add(Finding(PHASE, check, failure.title, label, failure.message or failure.title, exchange))
 
 
 def _custom_name(title: str) -> str:

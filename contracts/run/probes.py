@@ -230,6 +230,45 @@ def credentials_and_org_header(p: Probe) -> None:
     p.expect(p.client.raw("GET", path, headers=maker.headers), 400, 2026, "no organisation header")
 
 
+def _legacy_items(response: Any) -> list[dict[str, Any]]:
+    answer = (rules.json_or_none(response) or {}).get("response") or {}
+    items = (answer.get("requests") or {}).get("request") or []
+    return [i for i in items if isinstance(i, dict)]
+
+
+def _legacy_add(p: Probe, who: Any) -> dict[str, Any] | None:
+    """One v1.1 goodwill request added by `who` (the documented example, a fresh reference id)."""
+    examples = p.contract.operations["addLegacyRequests"].raw["requestBody"]["content"]["application/json"]["examples"]
+    item = examples["goodwillPoints"]["value"]["root"]["request"][0]
+    body = {"root": {"request": [{**item, "reference_id": f"contracts-{time.time_ns()}"}]}}
+    added = p.client.raw("POST", p.contract.path_of("addLegacyRequests"), params={"format": "json"}, json=body,
+                         headers=who.headers)
+    p.count()
+    items = _legacy_items(added)
+    if added.status_code != 200 or not items or not items[0].get("id"):
+        p.fail(f"{who.name} could not add a v1.1 request (HTTP {added.status_code})", added)
+        return None
+    return items[0]
+
+
+def _legacy_decide(p: Probe, operation_id: str, item: dict[str, Any], who: Any) -> tuple[Any, Any]:
+    """Approve or reject one v1.1 item; the answer and its item code."""
+    decision = {"root": {"request": [{"id": item["id"], "type": item.get("type", "GOODWILL"),
+                                      "base_type": item.get("base_type", "POINTS"),
+                                      "updated_comments": "by the contract suite"}]}}
+    answer = p.client.raw("POST", p.contract.path_of(operation_id), params={"format": "json"}, json=decision,
+                          headers=who.headers)
+    p.count()
+    items = _legacy_items(answer)
+    return answer, ((items[0] if items else {}).get("item_status") or {}).get("code")
+
+
+def _legacy_expect(p: Probe, answer: Any, code: Any, expected: int, what: str) -> None:
+    if code != expected:
+        p.fail(f"{what} answered item code {code!r}; documented: {expected} "
+               f"{p.contract.legacy_item_errors.get(expected)!r}", answer)
+
+
 @probe("legacy_self_approval", "v1.1: the user who added a request cannot approve it (item code 9056)",
        uses=("addLegacyRequests", "approveLegacyRequests"), needs=("supervisor",))
 def legacy_self_approval(p: Probe) -> None:
@@ -238,25 +277,33 @@ def legacy_self_approval(p: Probe) -> None:
         p.ctx.report.not_checked(PHASE, p.name, "needs the supervisor as Basic auth (v1.1 takes no token) "
                                  "and approvals allowed (--allow-approve on a non-loopback target)")
         return
-    examples = p.contract.spec["paths"]["/v1.1/request/add"]["post"]["requestBody"]["content"]["application/json"]["examples"]
-    body = examples["goodwillPoints"]["value"]
-    body = {"root": {"request": [{**body["root"]["request"][0], "reference_id": f"contracts-{time.time_ns()}"}]}}
-    added = p.client.raw("POST", "/v1.1/request/add", params={"format": "json"}, json=body, headers=who.headers)
-    p.count()
-    items = (((rules.json_or_none(added) or {}).get("response") or {}).get("requests") or {}).get("request") or []
-    item = items[0] if items else {}
-    if added.status_code != 200 or not item.get("id"):
-        p.fail(f"{who.name} could not add a v1.1 request (HTTP {added.status_code})", added)
+    item = _legacy_add(p, who)
+    if item is not None:
+        answer, code = _legacy_decide(p, "approveLegacyRequests", item, who)
+        _legacy_expect(p, answer, code, 9056, "self-approval")
+
+
+@probe("legacy_decided_once", "v1.1: a decided request cannot be decided again (item code 9052); an unknown id "
+                              "is not found (9050)",
+       uses=("addLegacyRequests", "approveLegacyRequests", "rejectLegacyRequests"))
+def legacy_decided_once(p: Probe) -> None:
+    maker, checker = p.ctx.cast.maker, p.ctx.cast.checker
+    if not (maker.login and checker.login):
+        p.ctx.report.not_checked(PHASE, p.name, "needs the maker and checker as Basic auth (v1.1 takes no token)")
         return
-    decision = {"root": {"request": [{"id": item["id"], "type": item.get("type", "GOODWILL"),
-                                      "base_type": item.get("base_type", "POINTS"), "updated_comments": "self"}]}}
-    answer = p.client.raw("POST", "/v1.1/request/approve", params={"format": "json"}, json=decision, headers=who.headers)
-    p.count()
-    got = (((rules.json_or_none(answer) or {}).get("response") or {}).get("requests") or {}).get("request") or []
-    code = ((got[0] if got else {}).get("item_status") or {}).get("code")
-    if code != 9056:
-        message = p.contract.legacy_item_errors.get(9056)
-        p.fail(f"self-approval answered item code {code!r}; documented: 9056 {message!r}", answer)
+    item = _legacy_add(p, maker)
+    if item is None:
+        return
+    first = "approveLegacyRequests" if p.ctx.may_approve else "rejectLegacyRequests"
+    answer, code = _legacy_decide(p, first, item, checker)
+    if code != 9000:
+        p.fail(f"the checker's first decision answered item code {code!r}, expected 9000", answer)
+        return
+    for again in ("rejectLegacyRequests", first):
+        answer, code = _legacy_decide(p, again, item, checker)
+        _legacy_expect(p, answer, code, 9052, f"deciding a decided request again ({again})")
+    answer, code = _legacy_decide(p, "rejectLegacyRequests", {**item, "id": "987654321987"}, checker)
+    _legacy_expect(p, answer, code, 9050, "deciding an unknown id")
 
 
 def run_probes(ctx: RunContext) -> None:
