@@ -121,3 +121,11 @@ def test_an_unreachable_deployment_stops_the_run_with_a_clear_error(tmp_path):
     assert run.returncode == 4, run.stdout[-2000:] + run.stderr[-2000:]  # pytest's usage error
     assert f"ERROR: --capillary-base-url {url}: the target is unreachable" in run.stderr
     assert "Traceback" not in run.stderr + run.stdout
+
+
+def test_the_plugin_is_an_entry_point_and_p_no_capillary_turns_it_off(tmp_path):
+    from importlib.metadata import entry_points
+    assert [e.value for e in entry_points(group="pytest11") if e.name == "capillary"] == ["contracts.pytest_plugin"]
+    run = _pytest(_suite(tmp_path, **{"test_suite.py": SUITE}), "-p", "no:capillary")
+    assert run.returncode == 1, run.stdout[-2000:]
+    assert "fixture 'capillary' not found" in run.stdout
