@@ -138,11 +138,17 @@ def test_the_gate_fails_a_run_below_the_minimum_and_lists_the_gaps(tmp_path, cap
                       "--report", str(tmp_path / "below.json"), "--junit-xml", str(tmp_path / "below.xml")])
         shown = capsys.readouterr().out
         above = main(["run", "--base-url", mock.base_url, "--phases", "probes", "--seed", "3", "--min-coverage", "1"])
-        refused = main(["run", "--base-url", mock.base_url, "--min-coverage", "101"])
+        one_dimension = main(["run", "--base-url", mock.base_url, "--phases", "probes", "--seed", "3",
+                              "--min-coverage", "1", "--min-coverage", "transitions=100",
+                              "--report", str(tmp_path / "dimension.json")])
+        refused = [main(["run", "--base-url", mock.base_url, "--min-coverage", value])
+                   for value in ("101", "paths=50", "lots")]
     report = json.loads((tmp_path / "below.json").read_text())
     gaps = [f for f in report["failures"] if f["check"] == "min_coverage"]
     transitions = report["coverage"]["dimensions"]["transitions"]
-    assert below == 1 and above == 0 and refused == 2
+    assert below == 1 and above == 0 and one_dimension == 1 and refused == [2, 2, 2]
+    by_dimension = json.loads((tmp_path / "dimension.json").read_text())
+    assert [f["operation"] for f in by_dimension["failures"] if f["check"] == "min_coverage"] == ["transitions"]
     assert transitions["percent"] < 90 and any(f["operation"] == "transitions" for f in gaps)
     missing = next(c["label"] for c in transitions["cells"] if not c["count"])
     assert missing in next(f["message"] for f in gaps if f["operation"] == "transitions")
@@ -191,3 +197,16 @@ def test_the_flows_replay_exactly_with_the_same_seed(tmp_path):
         assert code == 0
         sent.append(_flow_requests(recorder))
     assert sent[0] == sent[1] and len(sent[0]) > 10 * len(CONTRACT.request_types)
+
+
+def test_with_webhook_listen_every_event_transition_is_counted(tmp_path):
+    from capillary_contract.http import free_port
+
+    with serve_in_thread(MockConfig(db=str(tmp_path / "state.db"))) as mock:
+        code, report = _run(tmp_path, mock.base_url, phases=("flows",), seed=17, webhook_listen=free_port(),
+                            webhook_wait=10.0)
+    events = report["coverage"]["dimensions"]["events"]
+    assert code == 0, json.dumps(report["failures"], indent=1)[:2000]
+    assert events["total"] == len(coverage.event_cells(CONTRACT))
+    assert {c["group"] for c in events["cells"]} == {e["eventName"] for e in CONTRACT.request_types.values()}
+    assert events["percent"] == 100.0, [c["label"] for c in events["cells"] if not c["count"]]

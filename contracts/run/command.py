@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
-from .runner import PHASES, RunOptions, run
+from .runner import EXIT_UNUSABLE, PHASES, RunOptions, run
 
 AUTH = "basic:user:password or token:JWT"
 
@@ -35,8 +36,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     r.add_argument("--workers", type=int, default=1, help="operations fuzzed in parallel (default 1)")
     r.add_argument("--phases", default=",".join(PHASES), help="comma list of " + ", ".join(PHASES))
     r.add_argument("--html", metavar="PATH", help="the run's coverage as a self-contained HTML page")
-    r.add_argument("--min-coverage", type=float, metavar="PCT",
-                   help="exit 1 when coverage, overall or of any dimension, is below PCT percent")
+    r.add_argument("--min-coverage", action="append", default=[], metavar="[DIMENSION=]PCT",
+                   help="exit 1 when coverage, overall or of any dimension, is below PCT percent; "
+                        "DIMENSION=PCT (statuses, errors, transitions, events) sets one dimension's own (repeatable)")
     r.add_argument("--include", action="append", default=[], metavar="SEL",
                    help="test only these: a tag (workflow, legacy), an operationId or 'METHOD /path' (repeatable)")
     r.add_argument("--exclude", action="append", default=[], metavar="SEL",
@@ -47,8 +49,29 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return r
 
 
+def _minimums(values: list[str]) -> tuple[float | None, dict[str, float]]:
+    """`--min-coverage 80 --min-coverage transitions=100` -> (80.0, {"transitions": 100.0})."""
+    overall, per_dimension = None, {}
+    for value in values:
+        name, sep, number = value.rpartition("=")
+        try:
+            pct = float(number)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"--min-coverage: expected PCT or DIMENSION=PCT, got {value!r}") from None
+        if sep:
+            per_dimension[name.strip()] = pct
+        else:
+            overall = pct
+    return overall, per_dimension
+
+
 def handle(args: argparse.Namespace) -> int:
     phases = tuple(p.strip() for p in args.phases.split(",") if p.strip())
+    try:
+        overall, per_dimension = _minimums(args.min_coverage)
+    except argparse.ArgumentTypeError as exc:
+        print(f"contracts run: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
     return run(RunOptions(
         base_url=args.base_url, org=args.org, maker_auth=args.maker_auth, checker_auth=args.checker_auth,
         supervisor_auth=args.supervisor_auth, viewer_auth=args.viewer_auth, outsider_auth=args.outsider_auth,
@@ -58,4 +81,4 @@ def handle(args: argparse.Namespace) -> int:
         include=[s for v in args.include for s in v.split(",") if s],
         exclude=[s for v in args.exclude for s in v.split(",") if s],
         max_failures=args.max_failures, max_time=args.max_time, integration_auth=args.integration_auth,
-        min_coverage=args.min_coverage, html=args.html))
+        min_coverage=overall, min_dimension_coverage=per_dimension, html=args.html))

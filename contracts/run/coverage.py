@@ -8,8 +8,9 @@
     events       per request type, the state changes a `requestWorkflowEvent` announces (with
                  --webhook-listen only)
 
-Every denominator comes from openapi.yaml and capillary_contract; nothing here lists a code, a status
-or a type. The counts come from the exchanges themselves (a `requests` response hook on every
+Every denominator comes from openapi.yaml and capillary_contract; nothing here lists a status, a code
+or a type (a refusal's status is the one the contract documents for its code: 2001 no permission,
+2002 already decided). The counts come from the exchanges themselves (a `requests` response hook on every
 session of the run), so the fuzzer, the machine, the probes and the flows are counted alike, and
 what the suite believes it did never stands in for what the target answered.
 """
@@ -45,6 +46,7 @@ ROLE_OF_IDENTITY = {"maker": MAKER, "supervisor": MAKER, "checker": CHECKER, "vi
 DECIDERS = {"checker": CHECKER, "supervisor": CHECKER, "viewer": NO_PERMISSION}
 CHECKER_STEPS = ("AdminTask-Payload", "AdminTask_Output", "ValidateCheckerAccess_Output")
 V2, ITEM, WRAPPED = "v2", "v1.1 item", "wrapped call"
+RAISED, DECIDED = "raised", "decided by a checker"  # an event of a new request, or of a checker's decision
 
 
 @dataclass(frozen=True)
@@ -163,20 +165,21 @@ def transition_cells(contract: Contract) -> list[Cell]:
 
 
 def event_cells(contract: Contract) -> list[Cell]:
-    """Per type, each state change an event announces: (previous state or none, current state)."""
+    """Per type, each state change an event announces: raised (no checker: the request is new) or
+    decided (by a checker: `checkerId` set), and the state it announces."""
     trusted = decided_without_checker(contract)
     cells = []
     for url_name in sorted(contract.request_types):
         entry = contract.request_types[url_name]
-        seen = []
+        seen: list[tuple[str, str]] = []
         for (source, action), step in lifecycle.TRANSITIONS.items():
             if action == lifecycle.AUTO and url_name not in trusted:
                 continue
-            previous = "" if source == lifecycle.NEW else source
-            seen += [(previous, result) for result in _outcomes(step.target) if (previous, result) not in seen]
-        for previous, current in seen:
-            column = f"{previous or '—'} → {current}"
-            cells.append(Cell(EVENTS, (entry["eventName"], previous, current), f"{entry['eventName']}: {column}",
+            kind = RAISED if source == lifecycle.NEW else DECIDED
+            seen += [(kind, result) for result in _outcomes(step.target) if (kind, result) not in seen]
+        for kind, current in seen:
+            column = f"{kind} → {current}"
+            cells.append(Cell(EVENTS, (entry["eventName"], kind, current), f"{entry['eventName']}: {column}",
                               entry["eventName"], column))
     return cells
 
@@ -326,7 +329,7 @@ class Coverage:
     def observe_event(self, event: Any) -> None:
         data = event.get("data") if isinstance(event, dict) else None
         if isinstance(data, dict):
-            self.hit(EVENTS, (data.get("requestType"), data.get("previousRequestState") or "",
+            self.hit(EVENTS, (data.get("requestType"), DECIDED if data.get("checkerId") else RAISED,
                               data.get("currentRequestState")))
 
     # -- results --------------------------------------------------------------------------
@@ -379,16 +382,18 @@ def _percent(reached: int, total: int) -> float:
 
 
 # -- the gate and the console table ------------------------------------------------------------
-def gaps(summary: dict[str, Any], minimum: float) -> list[str]:
-    """What keeps the run below `minimum` percent: each dimension under it, with its unreached cells."""
+def gaps(summary: dict[str, Any], minimum: float | None, per_dimension: dict[str, float] | None = None) -> list[str]:
+    """What keeps the run below its minimum: the overall figure under `minimum`, each dimension under
+    its own minimum (else `minimum`), with the cells it did not reach."""
     out = []
-    if summary["percent"] < minimum:
-        out.append(f"overall coverage {summary['percent']}% is below --min-coverage {minimum}%")
+    if minimum is not None and summary["percent"] < minimum:
+        out.append(f"overall: coverage {summary['percent']}% is below --min-coverage {minimum}%")
     for name, dim in summary["dimensions"].items():
-        if dim["percent"] < minimum:
+        wanted = (per_dimension or {}).get(name, minimum)
+        if wanted is not None and dim["percent"] < wanted:
             missing = [c["label"] + (f" ({c['unreached']})" if c.get("unreached") else "")
                        for c in dim["cells"] if not c["count"] and not c.get("unprovokable")]
-            out.append(f"{name}: {dim['percent']}% ({dim['reached']}/{dim['total']}); not reached: "
+            out.append(f"{name}: {dim['percent']}% ({dim['reached']}/{dim['total']}) is below {wanted}%; not reached: "
                        + "; ".join(missing))
     return out
 

@@ -67,6 +67,7 @@ class RunOptions:
     extra_outputs: tuple[str, ...] = ()  # more paths to preflight (other parts' outputs, e.g. --html)
     integration_auth: str | None = None
     min_coverage: float | None = None  # percent, overall and per dimension (coverage.py)
+    min_dimension_coverage: dict[str, float] = field(default_factory=dict)  # a dimension's own minimum
     html: str | None = None  # the coverage page (html_report.py)
 
 
@@ -102,8 +103,12 @@ def _options_problem(options: RunOptions) -> str | None:
         return "--max-failures must be at least 1"
     if options.max_time is not None and options.max_time <= 0:
         return "--max-time must be more than 0 seconds"
-    if options.min_coverage is not None and not 0 <= options.min_coverage <= 100:
-        return f"--min-coverage: a percentage from 0 to 100, got {options.min_coverage}"
+    for name, value in {"": options.min_coverage, **options.min_dimension_coverage}.items():
+        if value is not None and not 0 <= value <= 100:
+            return f"--min-coverage {name + '=' if name else ''}{value}: a percentage from 0 to 100"
+    unknown_dimensions = sorted(set(options.min_dimension_coverage) - set(coverage.DIMENSIONS))
+    if unknown_dimensions:
+        return f"--min-coverage: no dimension {unknown_dimensions}; known: {', '.join(coverage.DIMENSIONS)}"
     unknown = [p for p in options.phases if p not in PHASES]
     if unknown:
         return f"unknown phase(s) {unknown}; known: {', '.join(PHASES)}"
@@ -231,9 +236,9 @@ def _coverage(options: RunOptions, ctx: RunContext) -> dict[str, Any]:
     report.properties["coverage"] = str(covered["percent"])
     for name, dim in covered["dimensions"].items():
         report.properties[f"coverage.{name}"] = str(dim["percent"])
-    if options.min_coverage is not None:
-        rule = f"coverage is at least {options.min_coverage}% (--min-coverage)"
-        for gap in coverage.gaps(covered, options.min_coverage):
+    if options.min_coverage is not None or options.min_dimension_coverage:
+        rule = "coverage is at least the --min-coverage asked for"
+        for gap in coverage.gaps(covered, options.min_coverage, options.min_dimension_coverage):
             report.add(Finding(coverage.PHASE, "min_coverage", rule, gap.partition(":")[0], gap))
         for name in ("overall", *covered["dimensions"]):
             report.passed(coverage.PHASE, "min_coverage", name)
