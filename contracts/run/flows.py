@@ -222,9 +222,24 @@ def type_flows(ctx: RunContext, bodies: Bodies) -> list[Flow]:
             if (lifecycle.PENDING, action, outcome) in rows:
                 out.append(_decision_flow(url_name, decision, outcome, bodies))
         out.append(_refusal_flow(url_name, bodies))
+        out.append(_breaks_flow(url_name, bodies))
         if url_name in trusted:
             out.append(_trusted_flow(url_name, bodies))
     return out
+
+
+def _breaks_flow(url_name: str, bodies: Bodies) -> Flow:
+    name = f"{url_name}: each single-rule break of the documented body answers its documented status and code"
+
+    def run(p: FlowRun) -> str | None:
+        from capillary_contract.breaks import invalid_create_bodies
+
+        for broken in invalid_create_bodies(p.contract, url_name, bodies.documented[url_name]):
+            p.expect(p.client.create(url_name, broken.body, p.ctx.cast.maker), broken.status, broken.code,
+                     f"a body breaking {broken.rule} at {broken.field or '/'} ({broken.name})")
+        return None
+
+    return Flow(name, "a body that breaks one rule is refused with the code the contract ties to that rule", run)
 
 
 # -- answers every operation with a body documents ----------------------------------------------
