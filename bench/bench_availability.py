@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import socket
 import statistics
 import sys
@@ -29,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 
 from bench_mock import Prism, ensure_prism  # noqa: E402
+from lifetime import die_with_parent, end_with_signals  # noqa: E402
 from mock_support import BASE, auth, body_for, start_served, stop_served  # noqa: E402
 import mock_support  # noqa: E402
 
@@ -123,6 +123,7 @@ def row(name: str, figures: Latency | None, note: str = "") -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    end_with_signals()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--creates", type=int, default=400, help="creates timed in each phase")
     parser.add_argument("--mockserver", help="another mockserver executable (e.g. an older checkout's) to measure")
@@ -134,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
           f"sockets + {LONG_POLLS} long-polls (waitFor, timeout 15 s); mockserver serve with its defaults")
     results: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench-availability-") as tmp:
-        served = start_served(Path(tmp), db="state.db")
+        served = start_served(Path(tmp), db="state.db", preexec_fn=die_with_parent)
         try:
             time_creates(served.base_url, 20)  # warm-up
             calm = time_creates(served.base_url, args.creates)

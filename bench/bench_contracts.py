@@ -21,6 +21,7 @@ import requests
 
 from capillary_contract.http import ORG_HEADER, basic_authorization, free_port
 from capillary_contract.users import DEFAULT_USERS
+from lifetime import die_with_parent, end_with_signals  # bench/ is on sys.path: the script's own folder
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -31,7 +32,7 @@ MAKER = ["-H", f"Authorization: {basic_authorization('maker', DEFAULT_USERS['mak
 def start_mock(workdir: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen([str(BIN / "mockserver"), "serve", "--port", str(port), "--db", f"{workdir}/state.db"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO, preexec_fn=die_with_parent)
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):  # bounded wait for start-up
         try:
@@ -102,6 +103,7 @@ def first_request_seconds() -> tuple[float, float]:
 
 
 def main() -> None:
+    end_with_signals()
     parser = argparse.ArgumentParser()
     parser.add_argument("--max-examples", type=int, default=25)
     parser.add_argument("--workers", default="1,4")

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 
 from bench_mock import TYPE, Load, group_rss_mib, load_generator, pending_ids, row  # noqa: E402
+from lifetime import die_with_parent, end_with_signals  # noqa: E402
 from mock_support import BASE, auth, body_for, start_served, stop_served  # noqa: E402
 from postgres_cluster import postgres_cluster  # noqa: E402
 from replica_support import balancer, replicas  # noqa: E402
@@ -58,7 +59,7 @@ def measure(name: str, base_url: str, db: str, groups: Callable[[], list[int]], 
 
 @contextlib.contextmanager
 def served(workdir: Path, db: str) -> Iterator[list]:
-    member = start_served(workdir, db=db)
+    member = start_served(workdir, db=db, preexec_fn=die_with_parent)
     try:
         yield [member]
     finally:
@@ -66,6 +67,7 @@ def served(workdir: Path, db: str) -> Iterator[list]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    end_with_signals()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=6.0, help="seconds of create load per figure")
     args = parser.parse_args(argv)

@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "tests")]
 
 from bench_mock import CONNECTIONS, PRISM, THREADS, ensure_prism, python_load  # noqa: E402
+from lifetime import die_with_parent, end_with_signals  # noqa: E402
 from mock_support import BASE, auth, body_for, free_port, start_served, stop_served  # noqa: E402
 
 TYPE = "GOODWILL-POINTS"
@@ -147,6 +148,7 @@ def canned_upstream(port: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    end_with_signals()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=1000, help="sequential calls per target and kind")
     parser.add_argument("--requests", type=int, default=100_000, help="proxied creates before the memory figure")
@@ -163,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="bench-proxy-") as tmp:
         workdir = Path(tmp)
-        served = start_served(workdir, db="state.db")
+        served = start_served(workdir, db="state.db", preexec_fn=die_with_parent)
         processes: list[subprocess.Popen] = []
         try:
             proxy_port, proxy_log = free_port(), workdir / "proxy.log"
@@ -178,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
                 prism_port, prism_log = free_port(), workdir / "prism.log"
                 prism = subprocess.Popen([str(PRISM), "proxy", "-v", "error", "-h", "127.0.0.1", "-p", str(prism_port),
                                           str(ROOT / "openapi.yaml"), served.base_url],
-                                         stdout=prism_log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+                                         stdout=prism_log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+                                         preexec_fn=die_with_parent)
                 processes.append(prism)
                 wait_port(prism_port, prism, prism_log)
                 targets.append(Target("prism proxy", prism_port))

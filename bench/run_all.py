@@ -1,10 +1,11 @@
-"""`make bench`: run every bench/bench_*.py in turn and print its figures.
+"""`make bench`: run every bench/bench_*.py in turn and print its figures (`run_all.py mock memory`: only those).
 
 A bench that cannot run (an optional tool missing, a crash) is reported with the reason and the
 others still run; the exit code is 0 unless every bench failed.
 """
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -16,11 +17,12 @@ from lifetime import die_with_parent  # noqa: E402
 TIMEOUT_S = 900
 
 
-def main() -> int:
-    scripts = sorted(BENCH.glob("bench_*.py"))
+def main(argv: list[str] | None = None) -> int:
+    names = argv if argv is not None else sys.argv[1:]  # e.g. `run_all.py mock memory`: only those
+    scripts = [s for s in sorted(BENCH.glob("bench_*.py")) if not names or s.stem.removeprefix("bench_") in names]
     failed = []
     for script in scripts:
-        print(f"== {script.name}", flush=True)
+        print(f"== {script.name} (load average {os.getloadavg()[0]:.1f}: figures from a busy machine are noisy)", flush=True)
         started = time.monotonic()
         bench = subprocess.Popen([sys.executable, str(script)], cwd=BENCH.parent, preexec_fn=die_with_parent)
         try:
