@@ -23,7 +23,7 @@ h1 { font-size: 1.4rem; margin: 0 0 .3rem; } h2 { font-size: 1.1rem; margin: 1.6
 .summary td, .summary th { padding: .2rem .8rem; text-align: left; }
 table.grid { border-collapse: collapse; margin-bottom: .5rem; }
 table.grid th, table.grid td { border: 1px solid #ccc; padding: .25rem .45rem; font-size: 12px; }
-table.grid th.col { writing-mode: vertical-rl; transform: rotate(180deg); white-space: nowrap; max-height: 16rem; }
+table.grid th.col { writing-mode: vertical-rl; transform: rotate(180deg); white-space: nowrap; text-align: left; }
 table.grid th.row { text-align: left; white-space: nowrap; }
 td.hit { background: #c8ecc9; } td.miss { background: #e53935; color: #fff; font-weight: 600; }
 td.unreached { background: #ffcc80; } td.unprovokable { background: #e0e0e0; color: #666; }
