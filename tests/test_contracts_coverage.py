@@ -143,10 +143,11 @@ def test_the_gate_fails_a_run_below_the_minimum_and_lists_the_gaps(tmp_path, cap
                               "--report", str(tmp_path / "dimension.json")])
         refused = [main(["run", "--base-url", mock.base_url, "--min-coverage", value])
                    for value in ("101", "paths=50", "lots")]
+        refused.append(main(["run", "--base-url", mock.base_url, "--html", str(tmp_path / "no-such-dir" / "c.html")]))
     report = json.loads((tmp_path / "below.json").read_text())
     gaps = [f for f in report["failures"] if f["check"] == "min_coverage"]
     transitions = report["coverage"]["dimensions"]["transitions"]
-    assert below == 1 and above == 0 and one_dimension == 1 and refused == [2, 2, 2]
+    assert below == 1 and above == 0 and one_dimension == 1 and refused == [2, 2, 2, 2]
     by_dimension = json.loads((tmp_path / "dimension.json").read_text())
     assert [f["operation"] for f in by_dimension["failures"] if f["check"] == "min_coverage"] == ["transitions"]
     assert transitions["percent"] < 90 and any(f["operation"] == "transitions" for f in gaps)
