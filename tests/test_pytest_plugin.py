@@ -129,3 +129,12 @@ def test_the_plugin_is_an_entry_point_and_p_no_capillary_turns_it_off(tmp_path):
     run = _pytest(_suite(tmp_path, **{"test_suite.py": SUITE}), "-p", "no:capillary")
     assert run.returncode == 1, run.stdout[-2000:]
     assert "fixture 'capillary' not found" in run.stdout
+
+
+def test_the_examples_module_names_differ_from_the_tests():
+    """make test collects tests/ and examples/ in one run, where pytest imports a test file by its
+    basename: two files of one name stop the collection ("import file mismatch")."""
+    root = Path(__file__).resolve().parent.parent
+    names = {p.name for p in (root / "tests").glob("test_*.py")}
+    assert [p.name for p in (root / "examples").glob("test_*.py") if p.name in names] == []
+    assert list((root / "examples").glob("test_*.py"))  # the walk saw the examples
