@@ -8,7 +8,9 @@ create load (RSS summed, and PSS, which counts a page shared by several processe
 the same run. Goals (issue 18): create >= 1.5x Prism with p99 <= 20 ms and no non-2xx, while the
 mock validates, authenticates and writes; memory <= 160 MiB RSS; start-up <= 300 ms.
 
-    .venv/bin/python bench/bench_mock.py [--duration 10] [--workers N --threads N]
+    .venv/bin/python bench/bench_mock.py [--duration 10] [--workers N --threads N] [--before MOCKSERVER]
+
+`--before PATH` also measures another `mockserver` executable (an older checkout's) in the same run.
 """
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 
 from capillary_contract.lifecycle import PENDING  # noqa: E402
+import mock_support  # noqa: E402
 from mock_support import ORG, auth, body_for, decision, free_port, start_served, stop_served  # noqa: E402
 from mockserver.config import MockConfig  # noqa: E402
 from mockserver.store import ListQuery, open_store  # noqa: E402
@@ -345,14 +348,17 @@ def verdict(met: bool) -> str:
     return "met" if met else "MISSED"
 
 
-def report(mock: Figures, prism: Figures | None, prism_why: str | None) -> None:
+def report(mock: Figures, prism: Figures | None, prism_why: str | None, before: Figures | None = None) -> None:
     print(f"  {'':<16} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'non-2xx':>7}")
-    for name, load in (("create", mock.create), ("approve", mock.approve), ("list", mock.listing)):
-        print(load_row(f"mock {name}", load))
-        print(load_row(f"prism {name}", getattr(prism, {"list": "listing"}.get(name, name)) if prism else None,
-                  "" if prism else f"prism {prism_why}"))
-    print(f"  memory after the create load: mock {mock.memory}" + (f"; prism {prism.memory}" if prism else ""))
+    for name, attr in (("create", "create"), ("approve", "approve"), ("list", "listing")):
+        print(load_row(f"mock {name}", getattr(mock, attr)))
+        if before is not None:
+            print(load_row(f"before {name}", getattr(before, attr)))
+        print(load_row(f"prism {name}", getattr(prism, attr) if prism else None, "" if prism else f"prism {prism_why}"))
+    print(f"  memory after the create load: mock {mock.memory}" + (f"; before {before.memory}" if before else "")
+          + (f"; prism {prism.memory}" if prism else ""))
     print(f"  start-up to the first answer: mock {mock.startup_s * 1000:.0f} ms (median of 3)"
+          + (f", before {before.startup_s * 1000:.0f} ms" if before else "")
           + (f", prism {prism.startup_s * 1000:.0f} ms" if prism else ""))
     for note in mock.notes:
         print(f"  note: {note}")
@@ -375,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, help="mockserver serve --workers (default: its own)")
     parser.add_argument("--threads", type=int, help="mockserver serve --threads (default: its own)")
     parser.add_argument("--no-prism", action="store_true")
+    parser.add_argument("--before", metavar="MOCKSERVER", help="also measure this mockserver executable")
     args = parser.parse_args(argv)
     serve_args = [*(["--workers", str(args.workers)] if args.workers else []),
                   *(["--threads", str(args.threads)] if args.threads else [])]
@@ -386,9 +393,17 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-mock-") as tmp:
         workdir = Path(tmp)
         mock = measure_mock(workdir, serve_args, work, generate, args.duration)
+        before = None
+        if args.before:
+            ours, mock_support.mockserver_command = mock_support.mockserver_command, lambda: [args.before]
+            try:
+                (workdir / "before").mkdir()
+                before = measure_mock(workdir / "before", serve_args, work, generate, args.duration)
+            finally:
+                mock_support.mockserver_command = ours
         prism_why = "skipped (--no-prism)" if args.no_prism else ensure_prism()
         prism = measure_prism(workdir, work, generate, args.duration) if prism_why is None else None
-    report(mock, prism, prism_why)
+    report(mock, prism, prism_why, before)
     return 0
 
 
