@@ -230,6 +230,7 @@ def test_one_cause_across_phases_is_one_problem(tmp_path):
     assert report["findingCount"] >= sum(p["count"] for p in report["problems"]) > len(report["problems"])
     assert console.startswith("TOP PROBLEMS")
     assert not any(UUID.search(f["operation"]) for f in report["failures"])
+    assert all(f.get("reproduction") or f.get("steps") for f in report["failures"])  # every finding shows a request
 
 
 # -- 5. lifecycle failures as replayable steps; what a phase could not exercise -------------------------

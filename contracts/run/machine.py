@@ -198,11 +198,12 @@ def build_machine(ctx: RunContext, exercised: dict[str, int]) -> type[RuleBasedS
                           "CanCheckRequest (403, 2001)", problem, response, item=item)
             else:
                 item.steps.append(self.step(response, item.request_id))
-            after = self.data_of(self.client.get(item.request_id, supervisor))
+            read = self.client.get(item.request_id, supervisor)
+            after = self.data_of(read)
             if after is not None and after.get("state") != rules.PENDING:
                 self.fail("maker_is_not_checker", "a refused self-decision leaves the request pending",
-                          f"after the supervisor's own {decision} the request is {after.get('state')!r}",
-                          operation=ctx.label("GET", ctx.contract.path_of("getRequest", requestId="x")), item=item)
+                          f"after the supervisor's own {decision} the request is {after.get('state')!r}", read,
+                          item=item)
 
         @rule(item=st.one_of(pending, decided))
         def read_one(self, item: Modelled) -> None:

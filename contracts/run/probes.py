@@ -78,6 +78,7 @@ class Probe:
 
     def state_of(self, request_id: str) -> str | None:
         response = self.client.get(request_id, self.ctx.cast.maker)
+        self.last_read = response  # a finding about the state shows the read that saw it
         self.count(response)
         data = (rules.json_or_none(response) or {}).get("data")
         return data.get("state") if isinstance(data, dict) else None
@@ -86,15 +87,7 @@ class Probe:
         state = self.state_of(data["requestId"])
         if state != rules.PENDING:
             self.fail(f"after {after} the request is {state!r}; it must still be {rules.PENDING!r}",
-                      operation=self.read_label)
-
-    @property
-    def read_label(self) -> str:
-        return f"GET {self.contract.operations['getRequest'].path}"
-
-    @property
-    def create_label(self) -> str:
-        return f"POST {self.contract.operations['createRequest'].path}"
+                      self.last_read)
 
     @property
     def safe_decision(self) -> str:
@@ -111,9 +104,9 @@ def create_every_type(p: Probe) -> None:
         expected_name = rules.response_type_name(p.contract, url_name)
         if data.get("requestType") != expected_name:
             p.fail(f"{url_name}: requestType {data.get('requestType')!r}, documented {expected_name!r}",
-                   operation=p.create_label)
+                   p.last_create)
         for problem in rules.details_on_create(data, p.bodies[url_name]):
-            p.fail(f"{url_name}: {problem}", operation=p.create_label)
+            p.fail(f"{url_name}: {problem}", p.last_create)
 
 
 @probe("details_growth", "deciding adds AdminTask-Payload, AdminTask_Output, ValidateCheckerAccess_Output "
@@ -202,7 +195,7 @@ def decided_once(p: Probe) -> None:
         return
     rid = data["requestId"]
     if p.state_of(rid) != rules.PENDING:  # read once while pending: a later read must not be a stale copy
-        p.fail("a new request does not read as pending", operation=p.read_label)
+        p.fail("a new request does not read as pending", p.last_read)
     first = p.client.decide("GOODWILL-POINTS", rid, p.safe_decision, p.ctx.cast.checker)
     p.count(first)
     final = ((rules.json_or_none(first) or {}).get("data") or {}).get("state") if first.status_code == 200 else None
@@ -216,7 +209,7 @@ def decided_once(p: Probe) -> None:
     state = p.state_of(rid)
     if state != final:
         p.fail(f"a {final} request now reads {state!r}; terminal states never change",
-               operation=p.read_label)
+               p.last_read)
 
 
 @probe("credentials_and_org_header", "bad credentials get 401/2013; a missing organisation header 400/2026")
