@@ -261,10 +261,10 @@ def v2_operation_for(contract: Contract, method: str, path: str) -> str | None:
     return found[0].operation_id
 
 
-def schema_violations(contract: Contract, response: Any, prefix: str = "") -> tuple[str | None, str | None] | None:
-    """None when no workflow schema applies to the answer; else (problem or None, its cause).
-    The cause names where the answer broke its schema, not the values, so one broken field is one
-    problem across operations, request types and phases (Schemathesis's findings name it the same)."""
+def schema_violations(contract: Contract, response: Any, prefix: str = "") -> list[tuple[str, str]] | None:
+    """None when no workflow schema applies to the answer; else one (problem, cause) per broken field
+    (empty: the answer fits). The cause names the field, not its value, so one broken field is one
+    problem across operations, request types and phases (the fuzzer's schema findings name it the same)."""
     request = response.request
     path = urlsplit(request.url).path
     op_id = v2_operation_for(contract, request.method, path[len(prefix):] if prefix and path.startswith(prefix) else path)
@@ -274,24 +274,21 @@ def schema_violations(contract: Contract, response: Any, prefix: str = "") -> tu
     try:
         validator = operation.response_validator(response.status_code)
     except KeyError:
-        return (f"HTTP {response.status_code} is not documented for {op_id}",
-                f"undocumented status {response.status_code}")
+        return [(f"HTTP {response.status_code} is not documented for {op_id}",
+                 f"undocumented status {response.status_code}")]
     if validator is None:
-        return (None, None)
-    violations = validator.violations(json_or_none(response))
-    if not violations:
-        return (None, None)
-    problem = (f"{operation.operation_id} HTTP {response.status_code}: "
-               + "; ".join(f"{v.field}: {v.detail[:160]}" for v in violations[:3]))
-    return problem, schema_cause(*(v.field for v in violations))
+        return []
+    by_field: dict[str, str] = {}
+    for v in validator.violations(json_or_none(response)):
+        by_field.setdefault(schema_cause(v.field), f"{op_id} HTTP {response.status_code}: {v.field}: {v.detail[:200]}")
+    return [(problem, cause) for cause, problem in list(by_field.items())[:5]]
 
 
-def schema_cause(*pointers: str) -> str:
-    """The cause of a schema violation: the fields of the answer that broke it, without list indices
+def schema_cause(pointer: str) -> str:
+    """The cause of a schema violation: the field of the answer that broke it, without list indices
     (an item of a page and a single request are one field)."""
-    fields = sorted({"/" + "/".join(p for p in pointer.strip("/").split("/") if p and not p.isdigit())
-                     for pointer in pointers})
-    return "the answer breaks its schema at " + ", ".join(fields)
+    return "the answer breaks its schema at /" + "/".join(p for p in pointer.strip("/").split("/")
+                                                            if p and not p.isdigit())
 
 
 # -- v1.1 batches: an invalid item fails alone ------------------------------------------------

@@ -88,13 +88,14 @@ class RunContext:
 
         self.report.count(phase)
         operation = self.label_of(response)
-        problem, cause = schema_violations(self.contract, response, self.base_url_path) or (None, None)  # None: not v2
-        if problem is None and cause is None:
+        found = schema_violations(self.contract, response, self.base_url_path)
+        if found is None:  # not a workflow answer
             return
         self.report.passed(phase, SCHEMA_CHECK, operation)
-        if problem:
+        exchange = exchange_of(response) if found else None
+        for problem, cause in found:
             self.report.add(Finding(phase, SCHEMA_CHECK, "every answer fits its documented status and schema",
-                                    operation, problem, exchange_of(response), cause=cause))
+                                    operation, problem, exchange, cause=cause))
 
     def fail(self, phase: str, check: str, rule: str, operation: str, message: str, response: Any = None,
              steps: list[Exchange] | None = None, per_operation: bool = True) -> None:

@@ -143,20 +143,15 @@ def _fuzz_one(ctx: RunContext, op: Any, mode: GenerationMode) -> None:
 
 
 def _add_failures(ctx: RunContext, label: str, failures: list[Failure], response: Any) -> None:
-    """One finding per failure; the schema errors of one answer are one finding, whose cause names every
-    field they broke (as the probes and the machine name it, so one broken field is one problem)."""
+    """One finding per failure; a schema error's cause is the field it broke (as the probes and the machine
+    name it, so one broken field is one problem across phases)."""
     exchange = exchange_of(response)
-    schema = [f for f in failures if isinstance(f, JsonSchemaError)]
-    if schema:
-        cause = domain.schema_cause(*("/".join(map(str, f.instance_path)) for f in schema))
-        message = "\n\n".join(f.message or f.title for f in schema[:3])
-        ctx.report.add(Finding(PHASE, "response_schema_conformance", schema[0].title, label, message, exchange,
-                               cause=cause))
     for failure in failures:
-        if isinstance(failure, JsonSchemaError):
-            continue
         check = (type(failure).checks or ("",))[0] or _custom_name(failure.title)
-        ctx.report.add(Finding(PHASE, check, failure.title, label, failure.message or failure.title, exchange))
+        cause = domain.schema_cause("/".join(map(str, failure.instance_path))) \
+            if isinstance(failure, JsonSchemaError) else None
+        ctx.report.add(Finding(PHASE, check, failure.title, label, failure.message or failure.title, exchange,
+                               cause=cause))
 
 
 def _custom_name(title: str) -> str:
