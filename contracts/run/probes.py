@@ -68,6 +68,7 @@ class Probe:
         """`who` (the maker by default) raises a request: the documented body, or `body`; None if refused."""
         who = who or self.ctx.cast.maker
         response = self.client.create(url_name, self.bodies[url_name] if body is None else body, who)
+        self.last_create = response  # a finding about what the create answered shows it
         self.count(response)
         data = (rules.json_or_none(response) or {}).get("data") if response.status_code == 200 else None
         if not isinstance(data, dict) or "requestId" not in data:
