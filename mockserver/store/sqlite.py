@@ -322,8 +322,12 @@ class SqliteSession:
     def list_requests(self, q: ListQuery) -> tuple[list[dict[str, Any]], dict[str, int]]:
         where = request_filters(SQLITE, q)
         total = self._c.execute(f"SELECT COUNT(*) FROM requests WHERE {where.sql}", where.args).fetchone()[0]
-        rows = self._c.execute(f"SELECT document FROM requests WHERE {where.sql} ORDER BY {request_order(SQLITE, q)}"
-                               " LIMIT ? OFFSET ?", [*where.args, q.limit, q.limit * q.page]).fetchall()
+        # The page's rows are chosen first and only their documents read: sorting whole rows made SQLite
+        # read every document of the org (~3 KB each) for each list, 18 lists/s at ~5,000 requests.
+        order = request_order(SQLITE, q)
+        rows = self._c.execute(f"SELECT document FROM requests WHERE seq IN (SELECT seq FROM requests WHERE {where.sql}"
+                               f" ORDER BY {order} LIMIT ? OFFSET ?) ORDER BY {order}",
+                               [*where.args, q.limit, q.limit * q.page]).fetchall()
         return page([json.loads(r["document"]) for r in rows], total, q.limit, q.page)
 
     def reference_used(self, org_id: int, kind: str, value: str) -> bool:

@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS requests (
     claim_expires REAL
 );
 CREATE INDEX IF NOT EXISTS requests_by_org ON requests (org_id, seq);
+CREATE INDEX IF NOT EXISTS requests_by_start ON requests (org_id, start_time);
 CREATE TABLE IF NOT EXISTS events (
     seq          INTEGER PRIMARY KEY AUTOINCREMENT,
     event_id     TEXT NOT NULL UNIQUE,
