@@ -98,7 +98,7 @@ class RunContext:
                                     operation, problem, exchange, cause=cause))
 
     def fail(self, phase: str, check: str, rule: str, operation: str, message: str, response: Any = None,
-             steps: list[Exchange] | None = None, per_operation: bool = True) -> None:
+             steps: list[Exchange] | None = None, per_operation: bool = True, cause: str | None = None) -> None:
         self.report.add(Finding(phase, check, rule, operation, message,
                                 exchange_of(response) if response is not None else None, steps or [],
-                                per_operation=per_operation))
+                                cause=cause, per_operation=per_operation))

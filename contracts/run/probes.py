@@ -18,6 +18,7 @@ from capillary_contract.lifecycle import APPROVAL_OUTCOMES, REJECTED
 
 from . import checks as rules
 from .context import RunContext
+from .findings import mask
 
 PHASE = "probes"
 PROBES: list[tuple[str, str, tuple[str, ...], tuple[str, ...], Callable[["Probe"], None]]] = []
@@ -43,9 +44,9 @@ class Probe:
         self.contract = ctx.contract
         self.bodies = documented_bodies(ctx.contract)
 
-    def fail(self, message: str, response: Any = None, operation: str = "") -> None:
+    def fail(self, message: str, response: Any = None, operation: str = "", cause: str | None = None) -> None:
         op = operation or (self.ctx.label_of(response) if response is not None else "")
-        self.ctx.fail(self.phase, self.name, self.rule, op, message, response, per_operation=False)
+        self.ctx.fail(self.phase, self.name, self.rule, op, message, response, per_operation=False, cause=cause)
 
     def who(self, role: str) -> Any:
         return self.ctx.cast.get(role)
@@ -59,8 +60,8 @@ class Probe:
     def expect(self, response: Any, status: int, code: int, what: str) -> bool:
         self.count(response)
         problem = rules.expect_error(self.contract, response, status, code)
-        if problem:
-            self.fail(f"{what}: {problem}", response)
+        if problem:  # the cause is what came back, whichever case sent it: one wrong answer is one problem
+            self.fail(f"{what}: {problem}", response, cause=mask(problem, self.ctx.report.type_names))
             return False
         return True
 

@@ -68,9 +68,10 @@ class Report:
             finding.cause = mask(finding.message, self.type_names)
         with self._lock:
             self.occurrences += 1
-            group = self.problems.get((finding.check, finding.cause))
+            kind = mask(finding.check, self.type_names)  # one check per request type is one kind of problem
+            group = self.problems.get((kind, finding.cause))
             if group is None:
-                group = self.problems[(finding.check, finding.cause)] = Problem(finding.check, finding.cause, finding)
+                group = self.problems[(kind, finding.cause)] = Problem(kind, finding.cause, finding)
             group.take(finding)
             new = finding.key not in self._seen
             self._seen[finding.key] = self._seen.get(finding.key, 0) + 1
