@@ -122,8 +122,10 @@ def canned_upstream(port: int) -> None:
 
     from capillary_contract.loader import load_contract
 
-    examples = load_contract().operations["createRequest"].raw["responses"]["200"]["content"]["application/json"]
-    document = next(e["value"] for e in examples["examples"].values() if e["value"]["data"]["state"] == "AdminTask")
+    contract = load_contract()
+    shown = [e["value"] for rtype in contract.request_types
+             for e in contract.examples(contract.create_operation(rtype).operation_id, "200").values()]
+    document = next(value for value in shown if value["data"]["state"] == "AdminTask")
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:

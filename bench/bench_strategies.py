@@ -79,8 +79,7 @@ def main() -> int:
     contract = load_contract()
     schema = strategies.openapi_schema(contract)
     peer_create = schema[contract.create_path(TYPE)]["POST"].as_strategy()
-    decide = contract.operations["decideRequest"]
-    peer_decide = schema[decide.path]["PUT"].as_strategy(path_parameters={"requestType": TYPE})
+    peer_decide = schema[contract.create_path(TYPE)]["PUT"].as_strategy()
     add = contract.operations["addLegacyRequests"]
     peer_add = schema[add.path]["POST"].as_strategy()
     rows = [

@@ -3,7 +3,7 @@
 The codes and their exact messages are `Contract.workflow_errors` (v2) and
 `Contract.legacy_item_errors` (v1.1 items); this module adds where a code is answered.
 
-    >>> status_by_code(contract, contract.operations["createRequest"])[2008]
+    >>> status_by_code(contract, contract.create_operation("GOODWILL-POINTS"))[2008]
     400
 """
 from __future__ import annotations

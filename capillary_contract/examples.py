@@ -25,19 +25,19 @@ class ValidBody:
 
 
 def documented_examples(contract: Contract) -> dict[str, list[ValidBody]]:
-    """Create bodies from the spec: its create examples, else a wrapped call from its responses."""
-    ops = contract.operations
-    create = ops["createRequest"].raw["requestBody"]["content"]["application/json"].get("examples", {})
+    """Create bodies from the spec: each type's create examples, else a wrapped call from its responses."""
     found: dict[str, list[ValidBody]] = {t: [] for t in contract.request_types}
     entity_info = None
-    for name, example in sorted(create.items()):
-        body = example["value"]
-        entity_info = entity_info or body["entityInfo"]
-        for rtype in _types_accepting(contract, body):
-            found[rtype].append(ValidBody(rtype, f"example-{_slug(name)}", f"openapi.yaml createRequest example {name}", body))
-    for op_id in ("createRequest", "decideRequest"):
-        content = contract.resolve(ops[op_id].raw["responses"]["200"])["content"]["application/json"]
-        for name, example in sorted(content.get("examples", {}).items()):
+    for rtype, info in contract.request_types.items():
+        op_id = info["createOperationId"]
+        for name, example in sorted(contract.examples(op_id).items()):
+            body = example["value"]
+            entity_info = entity_info or body["entityInfo"]
+            if rtype in _types_accepting(contract, body):
+                found[rtype].append(ValidBody(rtype, f"example-{_slug(name)}", f"openapi.yaml {op_id} example {name}", body))
+    for op_id in [op for info in contract.request_types.values()
+                  for op in (info["createOperationId"], info["decideOperationId"])]:
+        for name, example in sorted(contract.examples(op_id, "200").items()):
             data = example["value"]["data"]
             rtype = _url_name(contract, data["requestType"])
             if found[rtype] or entity_info is None:

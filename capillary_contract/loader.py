@@ -8,6 +8,7 @@ the `x-capillary-error` annotations there can name the documented error code.
 """
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import marshal
@@ -28,6 +29,9 @@ PACKAGED_SPEC = Path(__file__).resolve().parent / "openapi.yaml"  # the wheel's 
 SOURCE_SPEC = Path(__file__).resolve().parent.parent / "openapi.yaml"  # the repository root: the one source
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+TYPES_TABLE = "x-request-types"
+ENUM_ANNOTATION = "x-enum-from-request-types"
+CREATE_ROLE, DECIDE_ROLE = "create", "decide"
 ERROR_ANNOTATION = "x-capillary-error"
 MISSING_ANNOTATION = "x-capillary-missing-error"
 # The parsed document is kept in a cache file named by a hash of the YAML's bytes: building the
@@ -219,19 +223,35 @@ class Operation:
         raise KeyError(f"{self.method.upper()} {self.path} does not document status {status}")
 
 
-class Contract:
-    """The parsed spec and everything derived from it."""
+class ContractError(ValueError):
+    """The document is not a contract the kit can use (a request type without its operations, ...)."""
 
-    def __init__(self, spec: dict[str, Any], source: str):
+
+class Contract:
+    """The parsed spec (or another OpenAPI document, such as the mock's admin API) and everything
+    derived from it.
+
+    `shared` is the contract a second document leans on: its external `$ref`s
+    (`../openapi.yaml#/components/schemas/X`) are inlined from it and its request-type enums
+    completed from its table, so the document stands on its own once loaded.
+    """
+
+    def __init__(self, spec: dict[str, Any], source: str, shared: Contract | None = None):
         self.spec = spec
         self.source = source
-        self.components = spec.get("components", {})
+        if shared is not None:
+            _inline_external_refs(spec, shared.spec)
+        self.components = spec.setdefault("components", {})
+        table = (shared or self).spec.get(TYPES_TABLE, {})
+        self.restated_enums = _complete_type_enums(spec, table)
         self._validators: dict[str, SchemaValidator] = {}
         self.operations: dict[str, Operation] = {}
         for path, item in spec.get("paths", {}).items():
             self._add_operations(path, item)
         for name, item in spec.get("webhooks", {}).items():
             self._add_operations(name, item, webhook=True)
+        if TYPES_TABLE in spec:
+            self.request_types  # noqa: B018 -- a table naming a path without its operations fails at load
 
     # -- compilation -------------------------------------------------------------------
     def target(self, ref: str) -> Any:
@@ -308,20 +328,70 @@ class Contract:
 
     @functools.cached_property
     def request_types(self) -> dict[str, dict[str, Any]]:
-        """`x-request-types`: URL name -> schema name, response name, event name, wrapped path/method."""
+        """`x-request-types`, completed from the paths it names: URL name -> the entry (`path`,
+        `responseName`, `eventName`, ...) plus `createOperationId` / `decideOperationId` (the POST
+        and PUT of that path), `schema` / `schemaName` (the create body), and `wrappedPath` /
+        `wrappedMethods` (the Intouch call that body wraps)."""
         out = {}
-        for url_name, entry in self.spec["x-request-types"].items():
-            schema_name = entry["schema"].rsplit("/", 1)[-1]
-            create = self.components["schemas"][schema_name]
+        for url_name, entry in self.spec.get(TYPES_TABLE, {}).items():
+            item = self.spec.get("paths", {}).get(entry.get("path"))
+            if not item or "post" not in item or "put" not in item:
+                raise ContractError(f"{TYPES_TABLE}.{url_name}: path {entry.get('path')!r} needs a POST (create) "
+                                    "and a PUT (decide) operation")
+            schema_ref = item["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+            create = self.resolve({"$ref": schema_ref})
             call = self.resolve(create["properties"]["payload"]["properties"]["IntouchAPITask-Payload"])
             method = call["properties"]["method"]
             out[url_name] = {
                 **entry,
-                "schemaName": schema_name,
-                "path": call["properties"]["path"]["const"],
-                "methods": [method["const"]] if "const" in method else list(method["enum"]),
+                "createOperationId": item["post"]["operationId"],
+                "decideOperationId": item["put"]["operationId"],
+                "schema": schema_ref,
+                "schemaName": schema_ref.rsplit("/", 1)[-1],
+                "wrappedPath": call["properties"]["path"]["const"],
+                "wrappedMethods": [method["const"]] if "const" in method else list(method["enum"]),
             }
         return out
+
+    # -- the request-type accessors: every path or operation of a type is asked for here ----
+    def create_operation(self, url_name: str) -> Operation:
+        """The operation that raises a request of this type (`POST <its path>`)."""
+        return self.operations[self.request_types[url_name]["createOperationId"]]
+
+    def decide_operation(self, url_name: str) -> Operation:
+        """The operation that approves or rejects a request of this type (`PUT <its path>`)."""
+        return self.operations[self.request_types[url_name]["decideOperationId"]]
+
+    def examples(self, operation_id: str, where: str = "request") -> dict[str, dict[str, Any]]:
+        """The named JSON examples of an operation's request body (`where="request"`) or of one of
+        its responses (`where="200"`), `$ref`s followed: name -> {summary, value, x-seed, ...}."""
+        raw = self.operations[operation_id].raw
+        node = raw.get("requestBody") if where == "request" else raw.get("responses", {}).get(where)
+        media = (self.resolve(node or {}).get("content") or {}).get("application/json") or {}
+        return {name: self.resolve(example) for name, example in media.get("examples", {}).items()}
+
+    def create_path(self, url_name: str) -> str:
+        """The path a maker POSTs a `url_name` create body to and a checker PUTs its decision to,
+        e.g. `/api_gateway/v2/request-workflow/GOODWILL-POINTS` (the table's `path`)."""
+        if url_name not in self.request_types:
+            raise KeyError(f"{url_name!r} is not a request type of the contract")
+        return self.request_types[url_name]["path"]
+
+    @functools.cached_property
+    def _roles(self) -> dict[str, tuple[str, str]]:
+        out = {}
+        for url_name, entry in self.request_types.items():
+            out[entry["createOperationId"]] = (CREATE_ROLE, url_name)
+            out[entry["decideOperationId"]] = (DECIDE_ROLE, url_name)
+        return out
+
+    def workflow_role(self, operation_id: str) -> tuple[str, str] | None:
+        """(`"create"` or `"decide"`, URL name) for a request type's operation, else None.
+
+            >>> load_contract().workflow_role("createGoodwillPointsRequest")
+            ('create', 'GOODWILL-POINTS')
+        """
+        return self._roles.get(operation_id)
 
     @functools.cached_property
     def _routes(self) -> list[tuple[re.Pattern[str], Operation]]:
@@ -345,25 +415,59 @@ class Contract:
         return self.operations[name]
 
     # -- where each request type is created and decided ----------------------------------
-    def create_path(self, url_name: str) -> str:
-        """The path a maker POSTs a `url_name` create body to (a checker PUTs its decision there).
-
-        The one place that knows how the spec lays out per-type paths: a literal path per type,
-        else the templated `.../{requestType}` operation.
-        """
-        if url_name not in self.request_types:
-            raise KeyError(f"{url_name!r} is not a request type of the contract")
-        for op in self.operations.values():
-            if op.method == "post" and op.path.rsplit("/", 1)[-1] == url_name:
-                return op.path
-        return self.operations["createRequest"].path.replace("{requestType}", url_name)
-
     def path_of(self, operation_id: str, **params: str) -> str:
         """An operation's path with its path parameters filled in (e.g. `getRequest`, requestId=...)."""
         path = self.operations[operation_id].path
         for name, value in params.items():
             path = path.replace("{" + name + "}", value)
         return path
+
+
+def walk_nodes(node: Any, pointer: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every mapping of a document with its JSON pointer, parents first."""
+    if isinstance(node, dict):
+        yield pointer, node
+        for key, value in node.items():
+            yield from walk_nodes(value, f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from walk_nodes(value, f"{pointer}/{index}")
+
+
+def _complete_type_enums(spec: dict[str, Any], table: dict[str, Any]) -> list[tuple[str, list[Any], list[Any]]]:
+    """Set every enum marked `x-enum-from-request-types: [urlName, responseName, ...]` to those names
+    of the table's types, in table order, so a new type is one table entry for the kit. Returns
+    (pointer, enum as written, enum derived): a test holds the file to the table, since other tools
+    read the file as written."""
+    found = []
+    for pointer, node in list(walk_nodes(spec)):
+        fields = node.get(ENUM_ANNOTATION)
+        if not isinstance(fields, list):
+            continue
+        derived = [url if name == "urlName" else entry[name] for name in fields for url, entry in table.items()]
+        found.append((pointer, list(node.get("enum", [])), derived))
+        node["enum"] = derived
+    return found
+
+
+def _inline_external_refs(spec: dict[str, Any], shared: dict[str, Any]) -> None:
+    """Replace `<file>#/components/schemas/X` by a local `#/components/schemas/X`, copying X (and
+    what X refers to) from the shared document, so the document needs no file beside it."""
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    pending = [node for _, node in walk_nodes(spec)]
+    while pending:
+        node = pending.pop()
+        ref = node.get("$ref")
+        if not isinstance(ref, str):
+            continue
+        external = not ref.startswith("#")
+        name = ref.rpartition("/")[2]
+        if external:
+            node["$ref"] = f"#/components/schemas/{name}"
+        if name not in schemas and name in shared.get("components", {}).get("schemas", {}):
+            copied = copy.deepcopy(shared["components"]["schemas"][name])
+            schemas[name] = copied
+            pending.extend(n for _, n in walk_nodes(copied))
 
 
 def _const_pairs(branches: list[dict[str, Any]]) -> dict[int, str]:
@@ -404,12 +508,14 @@ def parse_spec(path: str | os.PathLike[str]) -> Any:
     return spec
 
 
-@functools.lru_cache(maxsize=4)
-def _load(path: str, mtime: float) -> Contract:
-    return Contract(parse_spec(path), source=path)
+@functools.lru_cache(maxsize=8)
+def _load(path: str, mtime: float, shared: Contract | None = None) -> Contract:
+    return Contract(parse_spec(path), source=path, shared=shared)
 
 
-def load_contract(path: str | os.PathLike[str] | None = None) -> Contract:
-    """The contract at `path` (default: spec_path()), parsed and compiled once per file version."""
+def load_contract(path: str | os.PathLike[str] | None = None, shared: Contract | None = None) -> Contract:
+    """The contract at `path` (default: spec_path()), parsed and compiled once per file version.
+    A second document that refers to the contract (the mock's admin API) is loaded with
+    `shared=load_contract()`."""
     resolved = Path(path) if path else spec_path()
-    return _load(str(resolved), resolved.stat().st_mtime)
+    return _load(str(resolved), resolved.stat().st_mtime, shared)

@@ -192,12 +192,7 @@ class RequestChecks:
         return body
 
     def _validator_for(self, op: Operation, params: Mapping[str, Any]) -> SchemaValidator | None:
-        """The body schema; a batch's items are checked one by one by the handler, and a
-        body whose schema depends on a parameter (`x-body-schema-from`) gets that one."""
-        by_param = op.raw.get("x-body-schema-from")
-        if by_param:
-            entry = self.contract.request_types.get(params.get(by_param, ""))
-            return self.contract.validator({"$ref": entry["schema"]}) if entry else op.body
+        """The body schema; a batch's items are checked one by one by the handler."""
         if op.operation_id not in self._body_validators:
             schema = op.body.schema if op.body else None
             resolved = self.contract.resolve(schema) if schema else None
@@ -208,15 +203,23 @@ class RequestChecks:
 
 
 def _spelling_hint(value: Any, param: Parameter) -> str | None:
-    """A value that is one of the enum's but spelt otherwise (a response's `goodwill-points` or an
-    event's `GOODWILL_POINTS` where the URL takes `GOODWILL-POINTS`): say which spelling is wanted."""
+    return spelling_hint(value, param.schema.get("enum", ()), "URL" if param.location == "path" else param.location)
+
+
+def spelling_hint(value: Any, spellings: Iterable[Any], where: str) -> str | None:
+    """A value that is one of `spellings` but spelt otherwise (a response's `goodwill-points` or an
+    event's `GOODWILL_POINTS` where the URL takes `GOODWILL-POINTS`): say which spelling is wanted.
+
+        >>> spelling_hint("goodwill-points", ["GOODWILL-POINTS"], "URL")
+        "'goodwill-points' is spelt 'GOODWILL-POINTS' in the URL"
+    """
     if not isinstance(value, str):
         return None
     fold = lambda text: text.upper().replace("_", "-")  # noqa: E731
-    wanted = next((e for e in param.schema.get("enum", ()) if isinstance(e, str) and fold(e) == fold(value)), None)
+    wanted = next((e for e in spellings if isinstance(e, str) and fold(e) == fold(value)), None)
     if wanted is None or wanted == value:
         return None
-    return f"'{value}' is spelt '{wanted}' in the {'URL' if param.location == 'path' else param.location}"
+    return f"'{value}' is spelt '{wanted}' in the {where}"
 
 
 def _raw_value(location: str, name: str, headers: Mapping[str, str], path_params: Mapping[str, str],

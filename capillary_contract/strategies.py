@@ -46,35 +46,10 @@ built_once = functools.lru_cache(maxsize=256)  # bounded: `decisions(st.just(id)
 
 # -- the contract as Schemathesis sees it ----------------------------------------------------
 def derived_spec(contract: Contract) -> dict[str, Any]:
-    """The spec plus one create operation per request type (operationId `createRequest:<TYPE>`).
-
-    A templated create path takes the body of the type its URL names; generated from the spec as
-    is, a valid-looking case pairs a type with another type's body, which a conformant server
-    rightly refuses. `x-request-types` says which body goes with which type, so each type gets a
-    literal path whose body is that type's create schema. Nothing is restated: the derived
-    operations point at the spec's own components. A spec with one path per type needs no split.
-    """
-    spec = copy.deepcopy(contract.spec)
-    create = contract.operations.get("createRequest")
-    if create is None or "{" not in create.path:
-        return spec
-    template = spec["paths"][create.path]
-    for url_name, entry in contract.request_types.items():
-        post = copy.deepcopy(template["post"])
-        post["operationId"] = f"createRequest:{url_name}"
-        media = post["requestBody"]["content"]["application/json"]
-        media["schema"] = {"$ref": entry["schema"]}
-        type_validator = contract.component_validator(entry["schemaName"])
-        examples = {k: v for k, v in media.get("examples", {}).items() if type_validator.is_valid(v["value"])}
-        media.pop("examples", None)
-        if examples:
-            media["examples"] = examples
-        post.pop("links", None)
-        spec["paths"][contract.create_path(url_name)] = {
-            "parameters": [p for p in template.get("parameters", []) if "RequestType" not in p.get("$ref", "")],
-            "post": post,
-        }
-    return spec
+    """A fresh copy of the spec, for Schemathesis to load or for a caller to extend with operations
+    of its own (the fixtures' variant paths). Nothing needs deriving: each request type has its own
+    path whose create body is that type's schema."""
+    return copy.deepcopy(contract.spec)
 
 
 @functools.lru_cache(maxsize=2)
@@ -85,7 +60,8 @@ def _schema(source: str, mtime: float) -> Any:
 
 
 def openapi_schema(contract: Contract | None = None) -> Any:
-    """Schemathesis's view of the contract (cached per spec file version)."""
+    """Schemathesis's view of the contract as it is (cached per spec file version): each request
+    type has its own path and create schema, so generation pairs every type with its own body."""
     contract = contract or load_contract()
     return _schema(contract.source, os.stat(contract.source).st_mtime)
 

@@ -1,12 +1,19 @@
-"""The six request types as data: one entry each, derived from the spec's `x-request-types`.
+"""The request types as data: one entry each, derived from the spec's `x-request-types` and the
+path each entry names.
 
-Adding a type is adding it to openapi.yaml (its create schema and x-request-types entry) and,
-if its wrapped API has special outcomes, a rule in `simulator.RULES`.
+Adding a type is data only: a table entry, its path (a POST taking its create body, a PUT
+deciding it, with examples), and its create schema. What the mock does differently per type
+comes from here: the names, the paths, whether a trusted integration skips the checker, which
+wrapped-body property a new request's event repeats, and the wrapped call's success answer (the
+spec's approved example of the type). A wrapped API with documented failure rules may add a
+rule in `mockserver.simulator.RULES`; without one, every approval of the type succeeds.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from .lifecycle import APPROVED
 from .loader import Contract
 
 
@@ -18,13 +25,38 @@ class RequestType:
     schema_name: str       # the create body's component schema
     wrapped_path: str
     wrapped_methods: tuple[str, ...]
+    path: str = ""                       # /api_gateway/v2/request-workflow/CUSTOMER-STATUS-CHANGE
+    create_operation_id: str = ""
+    decide_operation_id: str = ""
+    trusted_skips_checker: bool = False  # a trusted integration's request runs at once
+    event_reason_from: str | None = None  # wrapped-body property the AdminTask event repeats as `reason`
+    success_example: dict[str, Any] | None = None  # `details` of the spec's approved example
 
 
 def load_types(contract: Contract) -> dict[str, RequestType]:
+    """URL name -> RequestType, in the table's order."""
+    approved = approved_examples(contract)
     return {
-        name: RequestType(name, e["responseName"], e["eventName"], e["schemaName"], e["path"], tuple(e["methods"]))
+        name: RequestType(
+            name, e["responseName"], e["eventName"], e["schemaName"], e["wrappedPath"], tuple(e["wrappedMethods"]),
+            path=e["path"], create_operation_id=e["createOperationId"], decide_operation_id=e["decideOperationId"],
+            trusted_skips_checker=bool(e.get("trustedSkipsChecker")), event_reason_from=e.get("eventReasonFrom"),
+            success_example=approved.get(name))
         for name, e in contract.request_types.items()
     }
+
+
+def approved_examples(contract: Contract) -> dict[str, dict[str, Any]]:
+    """URL name -> `details` of the first approved example of the type's decide operation (its
+    wrapped call and that call's answer), for types the spec shows approved."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, entry in contract.request_types.items():
+        for example in contract.examples(entry["decideOperationId"], "200").values():
+            data = example.get("value", {}).get("data", {})
+            if data.get("state") == APPROVED and "IntouchAPITask_Output" in data.get("details", {}):
+                out[name] = data["details"]
+                break
+    return out
 
 
 def by_any_name(types: dict[str, RequestType], name: str, *, event_name: bool = False) -> RequestType | None:

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from flask import Blueprint, Response, g
+import yaml
+from flask import Blueprint, Response, g, request
 
 from .errors import ApiError
 from .preload import load_configured
@@ -15,6 +18,8 @@ from .store import StoredEvent
 
 bp = Blueprint("admin", __name__)
 VERSION = "0.1.0"
+ADMIN_DOCUMENT = Path(__file__).with_name("admin.openapi.yaml")
+SERVERS_BLOCK = re.compile(r"^servers:\n(?:[ \t-].*\n|\n)*?(?=\S)", re.MULTILINE)
 
 
 @bp.get("/__admin/health", endpoint="adminHealth")
@@ -108,7 +113,23 @@ def clear_faults() -> Any:
     return {"faults": []}
 
 
+def _served_from() -> str:
+    return request.host_url.rstrip("/")
+
+
 @bp.get("/openapi.yaml", endpoint="getContract")
 def contract_file() -> Any:
-    with open(mock_state().contract.source, "rb") as handle:
-        return Response(handle.read(), mimetype="application/yaml")
+    """openapi.yaml as written (comments and all), its `servers` naming the URL it was fetched from."""
+    with open(mock_state().contract.source, encoding="utf-8") as handle:
+        text = handle.read()
+    servers = f"servers:\n  - url: {_served_from()}\n    description: the mock this document was fetched from\n"
+    return Response(SERVERS_BLOCK.sub(lambda _: servers, text, count=1), mimetype="application/yaml")
+
+
+@bp.get("/__admin/openapi.yaml", endpoint="getAdminDocument")
+def admin_document() -> Any:
+    """The admin document with the schemas it shares with the contract inlined: it stands alone."""
+    document = {**mock_state().admin.spec, "servers": [
+        {"url": _served_from(), "description": "the mock this document was fetched from"}]}
+    return Response(yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120),
+                    mimetype="application/yaml")

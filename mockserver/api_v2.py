@@ -13,13 +13,15 @@ import uuid
 from typing import Any
 
 from flask import Blueprint, g, request
+from flask.blueprints import BlueprintSetupState
 from werkzeug.routing import BaseConverter
 
 from .errors import ApiError
 from .events import build_event
+from capillary_contract.requests import spelling_hint
 from capillary_contract.types import by_any_name
 from .simulator import TIMEOUT, CallContext, Forced, chained, forced, simulate
-from .state import MockState, mock_state
+from .state import EXTENSION, MockState, mock_state
 from .store import ListQuery, StoredRequest, Transaction
 from capillary_contract.lifecycle import APPROVE, APPROVED, PENDING, AUTO, CREATE, NEW, REJECT, TERMINAL, NoTransition, StepInputs, apply, transition
 
@@ -27,15 +29,37 @@ bp = Blueprint("workflow", __name__)
 
 
 class TypeSegment(BaseConverter):
-    """A `{requestType}` segment, never the concrete `requests`: OpenAPI matches a concrete path
-    before a templated one, so `POST /requests` is 405 (only GET is there), not an unknown type."""
+    """A segment that names no request type of the contract (those have their own rules), never
+    the concrete `requests`, so `POST /requests` is 405 (only GET is there), not an unknown type."""
 
     regex = r"(?!requests$)[^/]+"
 
 
-bp.record_once(lambda setup: setup.app.url_map.converters.setdefault("type_segment", TypeSegment))
 BASE = "/api_gateway/v2/request-workflow"
-UNKNOWN_REQUEST, DECIDED, NO_PERMISSION = 2007, 2002, 2001
+UNKNOWN_REQUEST, DECIDED, NO_PERMISSION, UNKNOWN_TYPE = 2007, 2002, 2001, 2009
+MOCK_OUTCOME_HEADER = "X-Mock-Outcome"
+
+
+@bp.record_once
+def _type_routes(setup: BlueprintSetupState) -> None:
+    """One create (POST) and one decide (PUT) rule per request type, at the path and under the
+    operationId the contract gives it: a new type in the contract is served with no code here."""
+    setup.app.url_map.converters.setdefault("type_segment", TypeSegment)
+    for rtype in setup.app.extensions[EXTENSION].types.values():
+        setup.add_url_rule(rtype.path, rtype.create_operation_id, create_request, methods=["POST"])
+        setup.add_url_rule(rtype.path, rtype.decide_operation_id, decide_request, methods=["PUT"])
+
+
+def _request_type(state: MockState) -> Any:
+    """The type whose operation this request called."""
+    return state.types[state.contract.workflow_role(g.checked.operation.operation_id)[1]]
+
+
+@bp.route(f"{BASE}/<type_segment:requestType>", methods=["POST", "PUT"])
+def unknown_type(requestType: str) -> Any:
+    """A segment that is no type's path: 2009, naming the URL's spelling when it is one spelt otherwise."""
+    hint = spelling_hint(requestType, mock_state().types, "URL")
+    raise ApiError.of(400, UNKNOWN_TYPE, "requestType", hint or "not one of the supported types")
 
 
 _node = (-1, 0)  # (pid, node) of the process that chose the node
@@ -54,17 +78,16 @@ def new_request_id() -> str:
         return str(uuid.uuid1(node=_node[1]))
 
 
-@bp.post(f"{BASE}/<type_segment:requestType>", endpoint="createRequest")
-def create_request(requestType: str) -> Any:
+def create_request() -> Any:
     state, checked = mock_state(), g.checked
-    rtype = state.types[checked.params["requestType"]]
+    rtype = _request_type(state)
     user, org_id = checked.user, checked.org_id
     call = checked.body["payload"]["IntouchAPITask-Payload"]
     now = state.now()
     document = {"requestId": new_request_id(), "userId": user.user_id, "userName": user.email,
                 "requestType": rtype.response_name, "state": NEW, "startTime": now, "endTime": None,
                 "details": {"IntouchAPITask-Payload": call}}
-    if user.trusted and rtype.url_name == "RETRO-TRANSACTION":
+    if user.trusted and rtype.trusted_skips_checker:
         return {"data": _auto_approve(state, document, rtype, org_id)}
     document = apply(document, transition(NEW, CREATE), StepInputs(), now)
     event = build_event(org_id=org_id, document=document, rtype=rtype, previous=None, checker_id=None,
@@ -92,10 +115,12 @@ def _auto_approve(state: MockState, document: dict[str, Any], rtype: Any, org_id
     return document
 
 
-@bp.put(f"{BASE}/<type_segment:requestType>", endpoint="decideRequest")
-def decide_request(requestType: str) -> Any:
+def decide_request() -> Any:
     state, checked = mock_state(), g.checked
-    rtype = state.types[checked.params["requestType"]]
+    rtype = _request_type(state)
+    header = request.headers.get(MOCK_OUTCOME_HEADER)
+    if header is not None and not state.admin.component_validator("MockOutcome").is_valid(header):
+        raise ApiError.of(400, None, MOCK_OUTCOME_HEADER, f"{header[:40]!r} is not success, failure or timeout")
     user, org_id = checked.user, checked.org_id
     request_id = checked.body["requestId"]
     decision = checked.body["payload"]["AdminTask-Payload"]
@@ -138,7 +163,7 @@ def _decided_elsewhere(stored: StoredRequest | None) -> ApiError:
 
 
 def _forced_outcome(tx: Transaction, url_type: str) -> Forced | None:
-    header = request.headers.get("X-Mock-Outcome")
+    header = request.headers.get(MOCK_OUTCOME_HEADER)
     if header:
         return Forced(header)
     fault = tx.take_fault(url_type)

@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTo
 
 from .config import MockConfig
 from capillary_contract.loader import load_contract
+from .admin import ADMIN_DOCUMENT
 from .errors import ADMIN, LEGACY, WORKFLOW, ApiError, family_of_path, render
 from .identity import Directory
 from .journal import JournalBuffer
@@ -50,6 +51,7 @@ JOURNAL_BODY_LIMIT = 64 * 1024
 def create_app(config: MockConfig | None = None) -> Flask:
     config = config or MockConfig()
     contract = load_contract()
+    admin = load_contract(ADMIN_DOCUMENT, shared=contract)
     directory = Directory.from_file(config.users_file, config.jwt_secret, config.token_ttl_s)
     store = open_store(config)
     app = Flask(__name__)
@@ -57,8 +59,9 @@ def create_app(config: MockConfig | None = None) -> Flask:
     app.json.sort_keys = False
     app.json.compact = True
     app.extensions[EXTENSION] = MockState(
-        config=config, contract=contract, directory=directory, store=store, types=load_types(contract),
-        validator=RequestValidator(contract, directory, config.max_json_depth), started=time.time(),
+        config=config, contract=contract, admin=admin, directory=directory, store=store, types=load_types(contract),
+        validator=RequestValidator(contract, directory, config.max_json_depth),
+        admin_validator=RequestValidator(admin, directory, config.max_json_depth), started=time.time(),
         journal=JournalBuffer(store), claims=ClaimKeeper(store))
 
     from . import api_legacy, webhooks
@@ -100,7 +103,10 @@ def _check_request() -> None:
         _guard_admin(state.config)
     if request.method == "OPTIONS":
         return None
-    op = state.contract.operations.get((request.endpoint or "").rpartition(".")[2])
+    endpoint = (request.endpoint or "").rpartition(".")[2]
+    op, validator = state.contract.operations.get(endpoint), state.validator
+    if op is None:
+        op, validator = state.admin.operations.get(endpoint), state.admin_validator
     g.operation = op
     if op is None:
         return None
@@ -110,7 +116,7 @@ def _check_request() -> None:
     if raw is not None and request.content_length is None and len(raw) >= state.config.max_body_bytes:
         # A chunked body is cut at the limit by werkzeug's stream, not refused: refuse it here.
         raise RequestEntityTooLarge()
-    g.checked = state.validator.check(
+    g.checked = validator.check(
         op, headers=request.headers, path_params=request.view_args or {},
         query=request.args.to_dict(flat=False), content_type=request.content_type, raw_body=raw)
     return None

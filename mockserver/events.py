@@ -29,9 +29,10 @@ def build_event(*, org_id: int, document: dict[str, Any], rtype: RequestType, pr
     data["updateTime"] = now_ms
     if comment is not None:
         data["comment"] = comment
-    body_reason = attributes["body"].get("reason") if isinstance(attributes["body"], dict) else None
-    if document["state"] == PENDING and rtype.url_name == "CUSTOMER-STATUS-CHANGE" and isinstance(body_reason, str):
-        data["reason"] = body_reason  # as in the documented status-change event
+    reason = rtype.event_reason_from
+    body_reason = attributes["body"].get(reason) if reason and isinstance(attributes["body"], dict) else None
+    if document["state"] == PENDING and isinstance(body_reason, str):
+        data["reason"] = body_reason  # as in the documented status-change event (`eventReasonFrom`)
     data["requestAttributes"] = attributes
     return {
         "eventName": "requestWorkflowEvent",

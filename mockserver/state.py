@@ -23,10 +23,12 @@ EXTENSION = "mockserver"
 class MockState:
     config: MockConfig
     contract: Contract
+    admin: Contract  # the mock's control API (admin.openapi.yaml), leaning on `contract`
     directory: Directory
     store: Store
     types: dict[str, RequestType]
     validator: RequestValidator
+    admin_validator: RequestValidator  # requests to the admin API, against its own document
     started: float
     journal: JournalBuffer
     claims: ClaimKeeper

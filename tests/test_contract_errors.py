@@ -171,7 +171,9 @@ def test_every_workflow_code_is_on_some_operation():
 EXPECTED_CODE_FOR_STATUS = {"401": [2013], "403": [2001], "404": [2007], "409": [2002]}
 
 
-@pytest.mark.parametrize("operation_id", ["createRequest", "decideRequest", "getRequest", "listRequests"])
+@pytest.mark.parametrize("operation_id", [*(e[k] for e in CONTRACT.request_types.values()
+                                             for k in ("createOperationId", "decideOperationId")),
+                                          "getRequest", "listRequests"])
 def test_workflow_statuses_carry_the_code_of_their_meaning(operation_id: str):
     op = CONTRACT.operations[operation_id]
     for status, codes in EXPECTED_CODE_FOR_STATUS.items():

@@ -104,14 +104,35 @@ def kind_of(value: dict[str, Any]) -> str:
     raise AssertionError(f"unknown kind of example: {sorted(value)}")
 
 
-def expected_place(value: dict[str, Any]) -> str:
-    """Where the documents put an example of this kind (seed 000/003/004 pages, 001, 002)."""
+URL_OF_RESPONSE_NAME = {e["responseName"]: url for url, e in CONTRACT.request_types.items()}
+URL_OF_WRAPPED_PATH = {e["wrappedPath"]: url for url, e in CONTRACT.request_types.items()}
+
+
+def type_of(value: dict[str, Any]) -> str:
+    """The request type a v2 example is about, told from the example (and, for a decision, from
+    the page's response example of the same requestId), not from where the spec puts it."""
     kind = kind_of(value)
     if kind == "response":
-        return "createRequest 200" if value["data"]["state"] == "AdminTask" else "decideRequest 200"
+        return URL_OF_RESPONSE_NAME[value["data"]["requestType"]]
+    if kind == "create":
+        return URL_OF_WRAPPED_PATH[value["payload"]["IntouchAPITask-Payload"]["path"]]
+    shown = next(s.value for s in SEEDS if kind_of(s.value) == "response"
+                 and s.value["data"]["requestId"] == value["requestId"])
+    return type_of(shown)
+
+
+def expected_place(value: dict[str, Any]) -> str:
+    """Where the documents put an example of this kind (seed 000/003/004 pages, 001, 002): a v2
+    example sits at the create or decide operation of its own request type."""
+    kind = kind_of(value)
+    if kind == "response":
+        op = (CONTRACT.create_operation if value["data"]["state"] == "AdminTask" else CONTRACT.decide_operation)
+        return f"{op(type_of(value)).operation_id} 200"
+    if kind in ("create", "decision"):
+        op = CONTRACT.create_operation if kind == "create" else CONTRACT.decide_operation
+        return f"{op(type_of(value)).operation_id} request"
     return {
-        "event": "requestWorkflowEvent request", "create": "createRequest request",
-        "decision": "decideRequest request", "legacyApprove": "approveLegacyRequests request",
+        "event": "requestWorkflowEvent request", "legacyApprove": "approveLegacyRequests request",
         "legacyApproveResponse": "approveLegacyRequests 200",
     }[kind]
 

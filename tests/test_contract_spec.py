@@ -6,12 +6,15 @@ these checks hold it to what the mock, the fuzzer and the users rely on.
 from __future__ import annotations
 
 import pytest
+import yaml
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 
-from capillary_contract.loader import load_contract
+from capillary_contract.loader import DECIDE_ROLE, load_contract, walk_nodes
+from mockserver.admin import ADMIN_DOCUMENT
 
 CONTRACT = load_contract()
 SPEC = CONTRACT.spec
+ADMIN = load_contract(ADMIN_DOCUMENT, shared=CONTRACT)
 # The path operations (the webhook is the receiver's operation, not ours).
 PATH_OPERATIONS = {oid: op for oid, op in CONTRACT.operations.items() if not op.path.startswith("webhook:")}
 # DESIGN.md §3, "Admin API" (a promise to users; tests/test_design_promises.py checks the mock serves it).
@@ -27,6 +30,26 @@ _resolve = CONTRACT.resolve  # follows local $refs through the whole spec
 def test_spec_is_valid_openapi_3_1():
     assert SPEC["openapi"].startswith("3.1")
     validate(SPEC, cls=OpenAPIV31SpecValidator)
+
+
+def test_spec_names_no_json_schema_dialect():
+    """Prism validates no request body at all under a root `jsonSchemaDialect` (issue 10)."""
+    with open(CONTRACT.source, encoding="utf-8") as handle:
+        assert "jsonSchemaDialect" not in yaml.safe_load(handle)
+
+
+def test_admin_document_is_valid_openapi_3_1_as_written_and_as_served():
+    with open(ADMIN_DOCUMENT, encoding="utf-8") as handle:
+        written = yaml.safe_load(handle)
+    validate(written, base_uri=ADMIN_DOCUMENT.resolve().as_uri(), cls=OpenAPIV31SpecValidator)
+    validate(ADMIN.spec, cls=OpenAPIV31SpecValidator)  # external $refs inlined: stands alone
+    assert not [p for p, n in walk_nodes(ADMIN.spec) if isinstance(n.get("$ref"), str) and not n["$ref"].startswith("#")]
+
+
+def test_capillary_s_contract_holds_nothing_of_the_mock():
+    assert not [p for p in SPEC["paths"] if p.startswith("/__admin") or p == "/openapi.yaml"]
+    assert "admin" not in {t["name"] for t in SPEC.get("tags", [])}
+    assert "X-Mock-Outcome" not in {n.get("name") for _, n in walk_nodes(SPEC["paths"])}
 
 
 def test_every_operation_has_a_unique_operation_id():
@@ -52,9 +75,10 @@ def _expected_4xx(op) -> set[str]:
         expected.add("403")  # CanMakeRequest / CanCheckRequest
     if raw.get("requestBody") and "admin" not in raw.get("tags", []):
         expected.add("413")
-    if any(p.name == "requestId" and p.location == "path" for p in op.parameters) or raw.get("operationId") == "decideRequest":
+    decide = (CONTRACT.workflow_role(op.operation_id) or ("",))[0] == DECIDE_ROLE
+    if any(p.name == "requestId" and p.location == "path" for p in op.parameters) or decide:
         expected.add("404")
-    if raw.get("operationId") == "decideRequest":
+    if decide:
         expected.add("409")
     return expected
 
@@ -75,7 +99,8 @@ def test_workflow_and_legacy_operations_are_counted():
     for op in PATH_OPERATIONS.values():
         for tag in op.raw.get("tags", []):
             tags.setdefault(tag, set()).add(op.operation_id)
-    assert tags["workflow"] == {"createRequest", "decideRequest", "getRequest", "listRequests"}
+    per_type = {e[k] for e in CONTRACT.request_types.values() for k in ("createOperationId", "decideOperationId")}
+    assert tags["workflow"] == per_type | {"getRequest", "listRequests"}
     assert len(tags["legacy"]) == 5
     print(f"\n{len(CONTRACT.operations)} operations ({len(PATH_OPERATIONS)} paths + webhooks): "
           + ", ".join(f"{t} {len(ids)}" for t, ids in sorted(tags.items())))
@@ -106,16 +131,35 @@ def test_request_workflow_event_is_a_3_1_webhook():
 
 
 def test_admin_operations_of_design_section_3_exist_with_tag_admin():
-    for method, path in ADMIN_OPERATIONS:
-        op = SPEC["paths"].get(path, {}).get(method)
+    for method, path in ADMIN_OPERATIONS | {("get", "/openapi.yaml"), ("get", "/__admin/openapi.yaml")}:
+        op = ADMIN.spec["paths"].get(path, {}).get(method)
         assert op is not None, f"{method.upper()} {path} missing"
         assert op.get("tags") == ["admin"], f"{method.upper()} {path} tags {op.get('tags')}"
-    assert SPEC["paths"]["/openapi.yaml"]["get"]["tags"] == ["admin"]
 
 
-def test_request_type_is_the_enum_of_the_six_documented_types():
-    param = _resolve(SPEC["components"]["parameters"]["RequestType"])
-    assert param["schema"]["enum"] == list(SPEC["x-request-types"])
+def test_each_request_type_has_its_own_path_with_create_and_decide():
+    """The type <-> body pairing is in the paths themselves, so every OpenAPI tool sees it."""
+    assert not [p for p in SPEC["paths"] if "{requestType}" in p]
+    for url_name, entry in CONTRACT.request_types.items():
+        assert entry["path"] == f"/api_gateway/v2/request-workflow/{url_name}"
+        create, decide = CONTRACT.create_operation(url_name), CONTRACT.decide_operation(url_name)
+        assert (create.method, decide.method) == ("post", "put") and create.path == decide.path == entry["path"]
+        body = create.raw["requestBody"]["content"]["application/json"]
+        assert body["schema"] == {"$ref": f"#/components/schemas/{entry['schemaName']}"}
+        assert body["examples"], f"{url_name}: a create example, for Prism, Swagger UI and Schemathesis"
+        assert CONTRACT.workflow_role(create.operation_id) == ("create", url_name)
+        assert CONTRACT.workflow_role(decide.operation_id) == ("decide", url_name)
+
+
+def test_restated_type_enums_list_exactly_the_table():
+    """Other tools read the enums as written; the kit derives them from `x-request-types`."""
+    restated = CONTRACT.restated_enums + ADMIN.restated_enums
+    assert len(CONTRACT.restated_enums) == 3 and ADMIN.restated_enums
+    for pointer, written, derived in restated:
+        assert written == derived, pointer
+
+
+def test_request_types_are_the_six_documented_types():
     assert sorted(CONTRACT.request_types) == sorted([
         "CUSTOMER-STATUS-CHANGE", "POINTS-REDEMPTION", "GOODWILL-POINTS",
         "EARN-BADGE", "ISSUE-BADGE", "RETRO-TRANSACTION"])

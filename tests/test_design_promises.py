@@ -16,9 +16,7 @@ from mockserver.testing import RunningMock
 PROMISED = [
     ("GET", "/__admin/health"), ("POST", "/__admin/reset"), ("GET", "/__admin/journal"),
     ("GET", "/__admin/events"), ("POST", "/__admin/subscriptions"), ("POST", "/__admin/faults"),
-    ("GET", "/openapi.yaml"), ("GET", "/__admin/ui"),
-    # Being built in parallel; it joins this list as it lands: ("GET", "/__admin/openapi.yaml"), the admin
-    # API's own OpenAPI document.
+    ("GET", "/openapi.yaml"), ("GET", "/__admin/ui"), ("GET", "/__admin/openapi.yaml"),
 ]
 
 

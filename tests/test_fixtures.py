@@ -66,14 +66,14 @@ def test_valid_request_fixtures_validate() -> None:
         fixture = _load(entry)
         schema = contract.request_types[entry["type"]]["schemaName"]
         assert contract.component_validator(schema).violations(fixture["body"]) == [], entry["path"]
-        assert contract.operations["createRequest"].body.is_valid(fixture["body"]), entry["path"]
+        assert contract.create_operation(entry["type"]).body.is_valid(fixture["body"]), entry["path"]
 
 
 def test_invalid_request_fixtures_fail_with_their_labelled_code() -> None:
     contract = load_contract()
-    create = contract.operations["createRequest"]
     for entry in _entries(kind="request", valid=False):
         fixture = _load(entry)
+        create = contract.create_operation(entry["type"])
         schema = contract.request_types[entry["type"]]["schemaName"]
         found = contract.component_validator(schema).violations(fixture["body"])
         assert found, entry["path"]
@@ -130,11 +130,12 @@ def test_legacy_fixtures_cover_every_batch_answer_and_item_code() -> None:
 
 def test_invalid_decision_fixtures_fail_with_their_labelled_code() -> None:
     contract = load_contract()
-    decide = contract.operations["decideRequest"]
     entries = _entries(kind="decision")
     assert len(entries) >= 10 and all(e["path"].startswith("decisions/invalid/") for e in entries)
     for entry in entries:
         fixture = _load(entry)
+        decide = contract.operations[fixture["operationId"]]
+        assert contract.workflow_role(decide.operation_id)[0] == "decide"
         found = decide.body.violations(fixture["body"])
         assert {v.code or DEFAULT_CODE for v in found} == {fixture["expect"]["code"]}, entry["path"]
         assert fixture["expect"]["message"] == contract.workflow_errors[fixture["expect"]["code"]]

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from mock_support import BASE, CONTRACT, Client, auth, body_for
+from mock_support import BASE, CONTRACT, Client, auth, body_for, call_of
 
 GOOD = json.dumps(body_for("EARN-BADGE"))
 # The same valid body with one text and one number value marked, so a case can put there what JSON

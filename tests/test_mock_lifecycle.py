@@ -15,10 +15,10 @@ from mock_support import CONTRACT, TYPES, Client, assert_error, body_for
 from mockserver.config import MockConfig
 from mockserver.testing import serve_in_thread
 
-DECIDE_EXAMPLES = CONTRACT.spec["paths"]["/api_gateway/v2/request-workflow/{requestType}"]["put"]["responses"]["200"][
-    "content"]["application/json"]["examples"]
-CREATE_EXAMPLES = CONTRACT.spec["paths"]["/api_gateway/v2/request-workflow/{requestType}"]["post"]["responses"]["200"][
-    "content"]["application/json"]["examples"]
+DECIDE_EXAMPLES = {name: example for t in TYPES for name, example in
+                   CONTRACT.examples(CONTRACT.decide_operation(t).operation_id, "200").items()}
+CREATE_EXAMPLES = {name: example for t in TYPES for name, example in
+                   CONTRACT.examples(CONTRACT.create_operation(t).operation_id, "200").items()}
 
 
 def _example_keys(examples: dict[str, Any], predicate: Any) -> set[str]:
@@ -95,6 +95,15 @@ def test_forced_failure_header_fails_the_request(client: Client, url_type: str) 
     assert_decided(pending, failed, "failed", DECIDED_KEYS)
     assert_wrapped_output(failed["details"]["IntouchAPITask_Output"])
     assert [e["state"] for e in client.events(pending["requestId"])] == ["AdminTask", "failed"]
+
+
+def test_an_unknown_forced_outcome_is_refused_and_decides_nothing(client: Client) -> None:
+    """`X-Mock-Outcome` is described by the admin document (`MockOutcome`), not by Capillary's contract."""
+    pending = client.pending("EARN-BADGE")
+    answer = client.decide("EARN-BADGE", pending["requestId"], headers={"X-Mock-Outcome": "explode"})
+    assert_error(answer, 400, 2008)
+    assert answer.json()["errors"][0]["field"] == "X-Mock-Outcome"
+    assert client.get(pending["requestId"]).json()["data"]["state"] == "AdminTask"
 
 
 @pytest.mark.parametrize("url_type", TYPES)

@@ -21,7 +21,7 @@ headers = { Authorization = "Basic bWFrZXI6bWFrZXI=", X-CAP-API-AUTH-ORG-ID = "5
 
 # maker != checker: decisions go as the checker
 [[operations]]
-include-operation-id = "decideRequest"
+include-operation-id-regex = "^decide"
 headers = { Authorization = "Basic Y2hlY2tlcjpjaGVja2Vy" }
 """
 
@@ -36,9 +36,7 @@ def test_schemathesis_finds_nothing(tmp_path: Path) -> None:
             [str(ST), "--config-file", str(config), "run", str(REPO / "openapi.yaml"), "--url", served.base_url,
              "--phases", "examples,coverage,fuzzing,stateful", "--mode", "all", "--checks", "all",
              "--max-examples", "8", "--seed", "7", "--request-timeout", "20",
-             "--include-tag", "workflow", "--include-tag", "admin",
-             # GET /openapi.yaml: its spec schema ({type: string}) does not fit the YAML Schemathesis parses
-             "--exclude-operation-id", "getContract",
+             "--include-tag", "workflow",
              "--report", "junit", "--report-junit-path", str(tmp_path / "junit.xml")],
             capture_output=True, text=True, timeout=220, cwd=tmp_path,
             env={**os.environ, "SCHEMATHESIS_HOOKS": "mock_st_hooks", "NO_COLOR": "1",

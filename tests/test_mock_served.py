@@ -11,6 +11,8 @@ from typing import Any, Iterator
 
 import pytest
 import requests
+import yaml
+from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 
 from threaded_servers import QuietHandler, serving_handler
 from mock_support import BASE, CONTRACT, Client, auth, body_for, call_of, decision, served_mock, start_served, \
@@ -162,12 +164,23 @@ def test_served_mock_with_in_memory_state(tmp_path) -> None:
     assert "serving with 1 worker" in served.log.read_text()
 
 
-def test_serves_the_contract(tmp_path) -> None:
+def test_serves_the_contract_naming_the_url_it_was_fetched_from(tmp_path) -> None:
     with served_mock(tmp_path, "--workers", "1") as served:
         answer = requests.get(served.base_url + "/openapi.yaml", timeout=30)
         assert answer.status_code == 200
+        served_spec = yaml.safe_load(answer.content)
+        assert served_spec["servers"] == [{"url": served.base_url, "description": "the mock this document was fetched from"}]
         with open(CONTRACT.source, "rb") as handle:
-            assert answer.content == handle.read()
+            written = handle.read()
+        assert {**served_spec, "servers": None} == {**yaml.safe_load(written), "servers": None}
+        assert answer.content.count(b"\n") >= written.count(b"\n") - 2  # served as written, comments and all
+
+        admin = requests.get(served.base_url + "/__admin/openapi.yaml", timeout=30)
+        assert admin.status_code == 200 and admin.headers["Content-Type"].startswith("application/yaml")
+        document = yaml.safe_load(admin.content)
+        assert document["servers"][0]["url"] == served.base_url
+        validate(document, cls=OpenAPIV31SpecValidator)  # self-contained: the shared schemas inlined
+        assert "/__admin/reset" in document["paths"] and "/__admin/reset" not in served_spec["paths"]
 
 
 def test_long_urls_and_headers_reach_the_contract_checks(tmp_path) -> None:

@@ -138,16 +138,10 @@ def details_on_decision(before: dict[str, Any], after: dict[str, Any], decision:
 
 
 # -- expected codes for a generated case --------------------------------------------------
-def _contract_operation(contract: Contract, op_id: str):
-    base, _, url_name = op_id.partition(":")
-    op = contract.operations[base]
-    body = contract.component_validator(contract.request_types[url_name]["schemaName"]) if url_name else op.body
-    return op, body, url_name
-
-
 def expected_codes(contract: Contract, op_id: str, case: Any, sent_headers: dict[str, str]) -> set[int]:
     """Codes the spec ties to what is wrong with this case (2008 where a node names none)."""
-    op, body_validator, url_name = _contract_operation(contract, op_id)
+    op = contract.operations[op_id]
+    body_validator = op.body
     codes: set[int] = set()
     containers = {"path": case.path_parameters or {}, "query": case.query or {},
                   "header": {**(case.headers or {}), **sent_headers}}
@@ -155,8 +149,6 @@ def expected_codes(contract: Contract, op_id: str, case: Any, sent_headers: dict
         values = containers.get(param.location, {})
         lookup = {k.lower(): v for k, v in values.items()} if param.location == "header" else values
         key = param.name.lower() if param.location == "header" else param.name
-        if url_name and param.location == "path" and param.name == "requestType":
-            continue
         if key not in lookup:
             if param.required:
                 codes.add(param.schema.get("x-capillary-missing-error") or GENERIC_CODE)
@@ -164,10 +156,6 @@ def expected_codes(contract: Contract, op_id: str, case: Any, sent_headers: dict
         for violation in param.validator.violations(_wire_value(lookup[key], param.schema)):
             codes.add(violation.code or GENERIC_CODE)
     if body_validator is not None and case.body is not None and not _is_unset(case.body):
-        if op_id == "createRequest":
-            url = containers["path"].get("requestType")
-            if url in contract.request_types:
-                body_validator = contract.component_validator(contract.request_types[url]["schemaName"])
         if isinstance(case.body, (bytes, bytearray)) or "json" not in (case.media_type or "application/json"):
             codes.add(GENERIC_CODE)  # not a JSON body at all
         else:

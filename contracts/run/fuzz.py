@@ -29,19 +29,20 @@ from .context import RunContext
 from .findings import Finding
 from .identities import Identity
 from .reproduction import exchange_of
-from .spec import fuzzed_operations, operation_id
+from .spec import fuzzed_operations, is_create, is_decide, operation_id
 
 PHASE = "fuzz"
 BASE_CHECKS = [not_a_server_error, st_checks.status_code_conformance, st_checks.content_type_conformance,
                st_checks.response_schema_conformance, domain.documented_error_catalogue, domain.request_type_casing]
-# Operations whose valid input must be accepted whatever the target holds.
-STATELESS_VALID = ("createRequest:", "listRequests", "getRequest", "getLegacyRequests", "getLegacyRequestLogs")
+# Operations whose valid input must be accepted whatever the target holds (and every create).
+STATELESS_VALID = ("listRequests", "getRequest", "getLegacyRequests", "getLegacyRequestLogs")
 BATCH_AWARE_REJECTION = domain.make_batch_rejection_check(st_checks.negative_data_rejection)
-CHECKER_OPS = ("decideRequest", "approveLegacyRequests", "rejectLegacyRequests")
+CHECKER_OPS = ("approveLegacyRequests", "rejectLegacyRequests")  # and every decide
 
 
 def _identity(ctx: RunContext, op_id: str) -> Identity:
-    return ctx.cast.checker if op_id in CHECKER_OPS else ctx.cast.maker
+    checker = op_id in CHECKER_OPS or is_decide(ctx.contract, op_id)
+    return ctx.cast.checker if checker else ctx.cast.maker
 
 
 def label_of(op: Any, mode: GenerationMode) -> str:
@@ -54,11 +55,10 @@ def _jobs(ctx: RunContext, quiet: bool = False) -> list[tuple[Any, GenerationMod
     for op in fuzzed_operations(openapi_schema(ctx.contract)):
         op_id = operation_id(op)
         tags = op.definition.raw.get("tags", [])
-        modes = [GenerationMode.NEGATIVE] if op_id == "createRequest" else [GenerationMode.POSITIVE,
-                                                                             GenerationMode.NEGATIVE]
+        modes = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
         legacy = op.path.startswith("/v1.1/")
         why = None
-        if not ctx.selection.selects(op_id, tags, op.method, op.path):
+        if not ctx.selection.selects(op_id, tags, op.method, op.path, ctx.contract):
             why = "excluded by --include/--exclude"
         elif legacy and "Authorization" not in _identity(ctx, op_id).headers:
             why = "v1.1 takes Basic auth only"
@@ -73,11 +73,11 @@ def _jobs(ctx: RunContext, quiet: bool = False) -> list[tuple[Any, GenerationMod
     return jobs
 
 
-def _checks_for(op_id: str, mode: GenerationMode, code_check: Any) -> list[Any]:
+def _checks_for(op_id: str, mode: GenerationMode, code_check: Any, create: bool) -> list[Any]:
     out = list(BASE_CHECKS)
     if mode.is_negative:
         out += [BATCH_AWARE_REJECTION, code_check]
-    elif op_id.startswith(STATELESS_VALID):
+    elif create or op_id in STATELESS_VALID:
         out.append(st_checks.positive_data_acceptance)
     return out
 
@@ -94,7 +94,7 @@ def _drop_transport_headers(case: Any) -> None:
 
 def _make_safe(ctx: RunContext, op_id: str, case: Any) -> None:
     """Against a shared target a generated approval becomes a rejection."""
-    if op_id == "decideRequest" and not ctx.may_approve and isinstance(case.body, dict):
+    if is_decide(ctx.contract, op_id) and not ctx.may_approve and isinstance(case.body, dict):
         payload = case.body.get("payload")
         inner = payload.get("AdminTask-Payload") if isinstance(payload, dict) else None
         if isinstance(inner, dict) and inner.get("actionDecision") == APPROVED:
@@ -107,7 +107,7 @@ def _fuzz_one(ctx: RunContext, op: Any, mode: GenerationMode) -> None:
     fixed = {ORG_HEADER: who.org} if any(p.name == ORG_HEADER for p in op.headers) else None
     sent_headers = {**who.headers, **(fixed or {})}
     code_check = domain.make_documented_code_check(lambda case: sent_headers)
-    checks = _checks_for(op_id, mode, code_check)
+    checks = _checks_for(op_id, mode, code_check, is_create(ctx.contract, op_id))
     strategy = op.as_strategy(generation_mode=mode, headers=fixed)
     label = label_of(op, mode)
     for check in checks:
@@ -160,7 +160,7 @@ def _custom_name(title: str) -> str:
 
 
 def _remember_created(ctx: RunContext, op_id: str, response: Any) -> None:
-    if op_id.startswith("createRequest") and response.status_code == 200:
+    if is_create(ctx.contract, op_id) and response.status_code == 200:
         data = (domain.json_or_none(response) or {}).get("data") or {}
         url_name = domain.url_name_for(ctx.contract, str(data.get("requestType")))
         if data.get("requestId") and url_name:
