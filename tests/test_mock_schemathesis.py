@@ -27,7 +27,7 @@ headers = { Authorization = "Basic Y2hlY2tlcjpjaGVja2Vy" }
 
 
 @pytest.mark.skipif(not ST.exists(), reason="schemathesis CLI not installed")
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(480)
 def test_schemathesis_finds_nothing(tmp_path: Path) -> None:
     config = tmp_path / "schemathesis.toml"
     config.write_text(CONFIG)
@@ -35,10 +35,10 @@ def test_schemathesis_finds_nothing(tmp_path: Path) -> None:
         done = subprocess.run(
             [str(ST), "--config-file", str(config), "run", str(REPO / "openapi.yaml"), "--url", served.base_url,
              "--phases", "examples,coverage,fuzzing,stateful", "--mode", "all", "--checks", "all",
-             "--max-examples", "8", "--seed", "7", "--request-timeout", "20",
+             "--max-examples", "5", "--seed", "7", "--request-timeout", "20",
              "--include-tag", "workflow",
              "--report", "junit", "--report-junit-path", str(tmp_path / "junit.xml")],
-            capture_output=True, text=True, timeout=220, cwd=tmp_path,
+            capture_output=True, text=True, timeout=450, cwd=tmp_path,
             env={**os.environ, "SCHEMATHESIS_HOOKS": "mock_st_hooks", "NO_COLOR": "1",
                  "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), str(REPO),
                                                 os.environ.get("PYTHONPATH", "")])})
