@@ -59,6 +59,7 @@ class Vocabulary:
     customer_keys: tuple[str, ...]
     record_keys: tuple[str, ...]
     validators: dict[str, SchemaValidator]
+    refusal_statuses: dict[int, int]  # item code -> HTTP status of a batch refused for it (`x-batch-status`)
     ranks: dict[str, dict[str, int]]
     own_codes: dict[str, dict[str, tuple[Any, ...]]]
 
@@ -103,16 +104,19 @@ def vocabulary(contract: Contract) -> Vocabulary:
         batch=statuses, ok_code=ok["code"]["const"], ok_messages=messages, errors=contract.legacy_item_errors,
         customer_keys=tuple(schemas["LegacyCustomer"]["properties"]), record_keys=tuple(schemas["LegacyRecord"]["properties"]),
         validators={verb: contract.component_validator(name) for verb, name in ITEM_SCHEMAS.items()},
+        refusal_statuses={b["properties"]["code"]["const"]: b["x-batch-status"]
+                          for b in schemas["LegacyItemFailure"]["oneOf"] if "x-batch-status" in b},
         ranks=ranks, own_codes=own)
 
 
 # -- a batch -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Item:
-    """One item's answer and whether it went through."""
+    """One item's answer, whether it went through, and the HTTP status its refusal stands for."""
 
     ok: bool
     answer: dict[str, Any]
+    refusal: int = 400
 
 
 @dataclass(frozen=True)
@@ -128,8 +132,14 @@ class Batch:
     def done(self, verb: str, answer: dict[str, Any]) -> Item:
         return Item(True, {**answer, "item_status": self.words.item_status(verb)})
 
+    def malformed(self, verb: str, answer: dict[str, Any], code: int) -> Item:
+        """An item its schema refuses."""
+        return Item(False, {**answer, "item_status": self.words.item_status(verb, code)}, 400)
+
     def failed(self, verb: str, answer: dict[str, Any], code: int) -> Item:
-        return Item(False, {**answer, "item_status": self.words.item_status(verb, code)})
+        """A well-formed item refused for what is stored (or not): the code's `x-batch-status`."""
+        return Item(False, {**answer, "item_status": self.words.item_status(verb, code)},
+                    self.words.refusal_statuses.get(code, 400))
 
 
 def _batch() -> Batch:
@@ -139,11 +149,15 @@ def _batch() -> Batch:
 
 
 def _answer(batch: Batch, results: list[Item]) -> Any:
-    """200 "Success", 200 with 201 when some items failed, 400 with 500 when all did."""
-    failed = sum(not r.ok for r in results)
-    code = 500 if failed == len(results) else 201 if failed else 200
+    """200 "Success", 200 with 201 when some items failed, and 500 when all did: then HTTP 400 if
+    an item is malformed, else the status of the first item's refusal (404, 409, 403), so a
+    client tells "valid, but refused for a reason" from "invalid"."""
+    failed = [r for r in results if not r.ok]
+    code = 500 if len(failed) == len(results) else 201 if failed else 200
     body = {"response": {"status": batch.words.batch[code], "requests": {"request": [r.answer for r in results]}}}
-    return (body, 400) if code == 500 else body
+    if code != 500:
+        return body
+    return body, 400 if any(r.refusal == 400 for r in failed) else failed[0].refusal
 
 
 def now(zone: str = MockConfig.timezone) -> str:
@@ -200,11 +214,12 @@ def _add_one(tx: Transaction, batch: Batch, item: Any, auto: bool) -> Item:
     if customer:
         echo["customer"] = customer
     code = words.item_code("add", item)
-    if code is None:
-        record = _new_record(batch, item, customer)
-        code = _add_problem(tx, batch, record)
-        if code is None and auto:
-            code = _approval_problem(tx, batch, record, {})
+    if code is not None:
+        return batch.malformed("add", echo, code)
+    record = _new_record(batch, item, customer)
+    code = _add_problem(tx, batch, record)
+    if code is None and auto:
+        code = _approval_problem(tx, batch, record, {})
     if code is not None:
         return batch.failed("add", echo, code)
     record["id"] = str(tx.next_legacy_id())
@@ -283,7 +298,7 @@ def _decide_one(tx: Transaction, batch: Batch, verb: str, item: Any) -> Item:
     echo = _echo(item, ("id", "type", "base_type"))
     code = batch.words.item_code(verb, item)
     if code is not None:
-        return batch.failed(verb, echo, code)
+        return batch.malformed(verb, echo, code)
     request_id = int(item["id"])
     row = tx.legacy_get(batch.org_id, request_id) if request_id <= MAX_ID else None
     if row is None or (row.record["type"], row.record["base_type"]) != (item["type"], item["base_type"]):

@@ -1,4 +1,4 @@
-"""Schemathesis hooks for the plain `st run` against the mock (loaded through SCHEMATHESIS_HOOKS).
+"""Schemathesis hooks for the `st run` of the mock's admin document (loaded through SCHEMATHESIS_HOOKS).
 
 Each hook teaches Schemathesis a rule the spec states in words or extensions, not in schemas:
 - `GET /__admin/events?waitFor=...` may wait up to `timeout` seconds (10 at most) by design; the
