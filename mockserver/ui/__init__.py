@@ -32,7 +32,7 @@ def page_model(state: MockState) -> dict[str, Any]:
     steps = transition(NEW, CREATE).steps + transition(PENDING, APPROVE).steps
     decision = state.contract.spec["components"]["schemas"]["AdminTaskPayload"]["properties"]
     return {
-        "types": [{"url": t.url_name, "response": t.response_name, "event": t.event_name}
+        "types": [{"url": t.url_name, "response": t.response_name, "event": t.event_name, "path": t.path}
                   for t in state.types.values()],
         "states": state.contract.spec["components"]["schemas"]["RequestState"]["enum"],
         "pending": PENDING,

@@ -112,7 +112,7 @@ async function asUser(username, method, path, options = {}) {
     const { token, header } = await tokenFor(username, fresh);
     const headers = { [header]: token, "X-CAP-API-AUTH-ORG-ID": String(user.org) };
     if (method === "GET") headers[QUIET_HEADER] = "poll"; // the inbox's own reads stay out of the journal
-    return send(method, MODEL.workflowBase + path, { ...options, headers });
+    return send(method, path, { ...options, headers });
   };
   const answer = await call(false);
   return answer.status === 401 ? call(true) : answer; // the mock restarted with another secret
@@ -209,7 +209,7 @@ async function refreshList() {
   if (f.state) query.set("states", f.state);
   if (f.type) query.set("requestType", f.type);
   if (f.maker) query.set("userId", f.maker);
-  const answer = await asUser(viewer, "GET", `/requests?${query}`);
+  const answer = await asUser(viewer, "GET", `${MODEL.workflowBase}/requests?${query}`);
   paint("list", [answer.status, answer.body, f.id], () => renderList(answer, f));
 }
 
@@ -279,7 +279,7 @@ async function refreshDetail() {
     return;
   }
   const [answer, events, faults] = await Promise.all([
-    asUser(viewer, "GET", `/requests/${encodeURIComponent(id)}`),
+    asUser(viewer, "GET", `${MODEL.workflowBase}/requests/${encodeURIComponent(id)}`),
     admin("GET", `events?requestId=${encodeURIComponent(id)}`),
     admin("GET", "faults"),
   ]);
@@ -331,7 +331,7 @@ function decisionCard(doc, type, faults) {
     $$("button", card).forEach((b) => { b.disabled = true; });
     button.textContent = decision === "approved" ? "Approving…" : "Rejecting…";
     try {
-      const answer = await asUser(select.value, "PUT", `/${type.url}`, { body: {
+      const answer = await asUser(select.value, "PUT", type.path, { body: {
         requestId: doc.requestId, actionName: "AdminTask",
         payload: { "AdminTask-Payload": { actionDecision: decision, actionMessage: message.value } } } });
       if (answer.ok) {
@@ -628,7 +628,7 @@ function buildResetMenu() {
 // ------------------------------------------------------------------ the loop
 async function refreshCounts() {
   const pendingQuery = new URLSearchParams({ states: MODEL.pending, limit: 1 });
-  const [pending, faults] = await Promise.all([asUser(viewer, "GET", `/requests?${pendingQuery}`), admin("GET", "faults")]);
+  const [pending, faults] = await Promise.all([asUser(viewer, "GET", `${MODEL.workflowBase}/requests?${pendingQuery}`), admin("GET", "faults")]);
   $('[data-count="pending"]').textContent = pending.ok && pending.body.pagination.totalElements ? pending.body.pagination.totalElements : "";
   $('[data-count="faults"]').textContent = faults.ok && faults.body.faults.length ? faults.body.faults.length : "";
 }
