@@ -45,6 +45,7 @@ from lifetime import die_with_parent, end_with_signals  # noqa: E402
 TYPE = "GOODWILL-POINTS"
 PRISM_DIR = ROOT / "bench" / ".prism"
 PRISM = PRISM_DIR / "node_modules" / ".bin" / "prism"
+PRISM_PACKAGE = "@stoplight/prism-cli@5.14.2"  # pinned: the Prism test and the figures name one version
 CONNECTIONS, THREADS = 16, 2
 GOAL_RATIO, GOAL_P99_MS, GOAL_RSS_MIB, GOAL_STARTUP_MS = 1.5, 20.0, 160.0, 300.0
 
@@ -207,7 +208,7 @@ def ensure_prism() -> str | None:
         return "npm is not installed"
     PRISM_DIR.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(["npm", "install", "--prefix", str(PRISM_DIR), "--no-audit", "--no-fund", "--loglevel=error",
-                           "@stoplight/prism-cli"], capture_output=True, text=True, timeout=600)
+                           PRISM_PACKAGE], capture_output=True, text=True, timeout=600)
     if done.returncode != 0 or not PRISM.exists():
         return f"npm install @stoplight/prism-cli failed: {done.stderr.strip()[-300:]}"
     return None
