@@ -91,8 +91,8 @@ class Attack:
         with requests.Session() as session:
             while not self.stop.is_set():
                 try:
-                    session.get(f"{self.base_url}/__admin/events", params={"waitFor": "never-written", "timeout": 15},
-                                timeout=20)
+                    session.get(f"{self.base_url}/__admin/events", params={"waitFor": "never-written", "timeout": 10},
+                                timeout=15)
                 except requests.RequestException:
                     time.sleep(0.1)
 

@@ -99,16 +99,14 @@ def _family() -> str:
 def _check_request() -> None:
     g.started = time.perf_counter()
     state = mock_state()
-    if request.path.startswith(ADMIN_PREFIX):
-        _guard_admin(state.config)
-    if request.method == "OPTIONS":
-        return None
     endpoint = (request.endpoint or "").rpartition(".")[2]
     op, validator = state.contract.operations.get(endpoint), state.validator
     if op is None:
         op, validator = state.admin.operations.get(endpoint), state.admin_validator
-    g.operation = op
-    if op is None:
+    g.operation = op  # first, so that --strict holds even the guard's 401 and 403 to the document
+    if request.path.startswith(ADMIN_PREFIX):
+        _guard_admin(state.config)
+    if request.method == "OPTIONS" or op is None:
         return None
     if op.operation_id == "adminJournal":  # show every answer this worker gave so far
         state.journal.flush()

@@ -52,9 +52,13 @@ def _events_of(hook: Receiver, request_id: str) -> list[str]:
 
 
 def _settled(client: Client, request_id: str | None = None) -> list[dict[str, Any]]:
-    params = {"waitFor": "all", "timeout": 20, **({"requestId": request_id} if request_id else {})}
-    answer = client.admin("GET", "events", params=params)
-    assert answer.status_code == 200 and answer.json()["timedOut"] is False, answer.text
+    params = {"waitFor": "all", "timeout": 10, **({"requestId": request_id} if request_id else {})}
+    for _ in range(3):  # a wait is at most 10 s a call: up to 30 s in all
+        answer = client.admin("GET", "events", params=params)
+        assert answer.status_code == 200, answer.text
+        if answer.json()["timedOut"] is False:
+            break
+    assert answer.json()["timedOut"] is False, answer.text
     return answer.json()["events"]
 
 

@@ -57,7 +57,7 @@ def _assert_unavailable_everywhere(served: ServedMock, status: int) -> None:
 
 @pytest.mark.parametrize("how", ["deleted", "replaced"])
 def test_a_database_file_deleted_or_replaced_while_running_answers_503(tmp_path, how) -> None:
-    served = start_served(tmp_path, "--workers", "2")
+    served = start_served(tmp_path, "--workers", "2", "--strict")  # 503 as the documents say
     try:
         client = served.client()
         kept = client.pending("EARN-BADGE")
@@ -123,7 +123,7 @@ def _fill(client: Client, limit: int = 5000) -> tuple[int, requests.Response]:
 
 
 def test_a_full_disk_answers_507_in_each_envelope_and_recovers_when_space_returns(tmp_path) -> None:
-    with served_on_small_disk(tmp_path, "--workers", "2") as (served, filler):
+    with served_on_small_disk(tmp_path, "--workers", "2", "--strict") as (served, filler):
         client = served.client()
         made, refused = _fill(client)
         assert made > 0
