@@ -12,6 +12,7 @@ It talks HTTP only, so it runs against any base URL.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,7 @@ from capillary_contract.lifecycle import APPROVAL_OUTCOMES, APPROVED, DECISIONS,
 from . import checks as rules
 from .context import RunContext
 from .reproduction import Exchange, exchange_of
+from .selection import operations_named
 
 PHASE = "machine"
 COMPARED = ("requestId", "requestType", "state", "userId", "endTime", "details")
@@ -361,5 +363,8 @@ def _say_what_never_ran(ctx: RunContext, exercised: dict[str, int]) -> None:
 
 
 def _label(ctx: RunContext, op_id: str) -> str:
-    op = ctx.contract.operations[op_id]
-    return f"{op.method.upper()} {op.path}"
+    """`METHOD /path` of an operation; of a workflow role (`createRequest`), its types' path with `<TYPE>`."""
+    ops = [ctx.contract.operations[o] for o in operations_named(ctx.contract, op_id)]
+    paths = {op.path for op in ops}
+    path = ops[0].path if len(paths) == 1 else os.path.commonprefix(sorted(paths)).rpartition("/")[0] + "/<TYPE>"
+    return f"{ops[0].method.upper()} {path}"

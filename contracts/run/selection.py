@@ -30,7 +30,7 @@ class Selection:
 
     def selects_id(self, contract: Contract, operation_id: str) -> bool:
         """An operationId, or a workflow role (`createRequest`: every type's create is selected)."""
-        ops = _operations_named(contract, operation_id)
+        ops = operations_named(contract, operation_id)
         return all(self.selects(o, contract.operations[o].raw.get("tags", []), contract.operations[o].method,
                                 contract.operations[o].path, contract) for o in ops)
 
@@ -53,7 +53,8 @@ def _role_names(contract: Contract, operation_id: str) -> list[str]:
     return [ROLE_NAMES[role[0]], f"{ROLE_NAMES[role[0]]}:{role[1]}"] if role else []
 
 
-def _operations_named(contract: Contract, name: str) -> list[str]:
+def operations_named(contract: Contract, name: str) -> list[str]:
+    """The operationIds a name stands for: itself, or every operation of a workflow role."""
     if name in contract.operations:
         return [name]
     return [o for o in contract.operations if name in _role_names(contract, o)]
