@@ -128,7 +128,6 @@ def build_machine(ctx: RunContext, exercised: dict[str, int]) -> type[RuleBasedS
             item.data = data
             item.history.append(str(data.get("state")))
             ctx.remember(item.request_id, item.url_name, data.get("state"))
-            self.check_listed(item, own_state=False)  # a decided request leaves its old state's list
             return item
 
         # -- rules ---------------------------------------------------------------------
