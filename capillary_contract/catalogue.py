@@ -23,7 +23,7 @@ def statuses_by_code(contract: Contract, operation: Operation) -> dict[int, set[
     """Every HTTP status at which the operation documents each workflow error code (a code may be
     documented at more than one: 2007 on a decision is 400 for a malformed id, 404 for an unknown one).
 
-        >>> statuses_by_code(contract, contract.operations["decideRequest"])[2007]
+        >>> statuses_by_code(contract, contract.decide_operation("GOODWILL-POINTS"))[2007]
         {400, 404}
     """
     out: dict[int, set[int]] = {}
