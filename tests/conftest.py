@@ -55,3 +55,22 @@ def pytest_terminal_summary(terminalreporter) -> None:
         terminalreporter.section("screenshots")
         for path in dict.fromkeys(paths):
             terminalreporter.write_line(path)
+
+
+@pytest.fixture(scope="session")
+def prism(tmp_path_factory):
+    """Stoplight Prism serving openapi.yaml (`prism mock`), installed into bench/.prism by bench_mock's
+    installer (the version it pins) if it is not there yet."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from bench_mock import Prism, ensure_prism
+
+    why = ensure_prism()
+    assert why is None, f"Prism could not be installed: {why}"
+    running = Prism(tmp_path_factory.mktemp("prism"))
+    try:
+        yield running
+    finally:
+        running.stop()

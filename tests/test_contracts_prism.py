@@ -1,42 +1,30 @@
 """`contracts run` against Stoplight Prism serving openapi.yaml (a mock that answers documented examples and
 random data, so it breaks many rules at once): exit 1, a well-formed JUnit file with passing and failing
 cases, a printable console, findings grouped into fewer problems, and a representative reproduction that
-bash and curl replay with the same answer. Prism is installed into bench/.prism by bench_mock's installer."""
+bash and curl replay with the same answer. Prism is installed into bench/.prism by bench_mock's installer.
+
+Probes only: now that openapi.yaml lets Prism validate request bodies (issue 10), Prism 5.14.2 dies on
+fuzzed bodies (a violation naming a non-Latin-1 member goes into its `sl-violations` header, which Node
+refuses: "Invalid character in header content"), so the fuzz phase would test a dead server."""
 from __future__ import annotations
 
 import io
 import json
 import re
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 
 import pytest
 
 from contracts.run.runner import EXIT_VIOLATIONS, RunOptions, run
-from mock_support import REPO
-
-sys.path.insert(0, str(REPO / "bench"))
-from bench_mock import Prism, ensure_prism  # noqa: E402
 
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-@pytest.fixture(scope="module")
-def prism(tmp_path_factory):
-    why = ensure_prism()
-    assert why is None, f"Prism could not be installed: {why}"
-    running = Prism(tmp_path_factory.mktemp("prism"))
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 @pytest.mark.timeout(600)
 def test_a_run_against_prism_is_readable_grouped_and_replayable(prism, tmp_path):
     out, stream = io.StringIO(), io.StringIO()
-    code = run(RunOptions(base_url=prism.base_url, phases=("probes", "fuzz"), max_examples=3, seed=1,
+    code = run(RunOptions(base_url=prism.base_url, phases=("probes",), max_examples=3, seed=1,
                           include=["workflow"], report=str(tmp_path / "run.json"),
                           junit_xml=str(tmp_path / "junit.xml")), out=out, stream=stream)
     report = json.loads((tmp_path / "run.json").read_text())

@@ -7,26 +7,10 @@ the type's own (documented) body. Prism is installed into bench/.prism by bench_
 """
 from __future__ import annotations
 
-import sys
-
 import pytest
 import requests
 
-from mock_support import CONTRACT, REPO, auth
-
-sys.path.insert(0, str(REPO / "bench"))
-from bench_mock import Prism, ensure_prism  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def prism(tmp_path_factory):
-    why = ensure_prism()
-    assert why is None, f"Prism could not be installed: {why}"
-    running = Prism(tmp_path_factory.mktemp("prism"))
-    try:
-        yield running
-    finally:
-        running.stop()
+from mock_support import CONTRACT, auth
 
 
 def _documented_body(url_type: str) -> dict:
