@@ -24,7 +24,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     who.add_argument("--outsider-auth", help=f"{AUTH}: a user of another organisation (the isolation checks)")
     who.add_argument("--outsider-org", help="the outsider's organisation id (needed with --outsider-auth)")
     who.add_argument("--integration-auth", help=f"{AUTH}: a trusted integration (its requests are decided at once)")
-    r.add_argument("--max-examples", type=int, default=25, help="generated cases per operation and mode (default 25)")
+    r.add_argument("--max-examples", type=int, default=RunOptions.max_examples,
+                   help=f"generated cases per operation and mode (default {RunOptions.max_examples})")
     r.add_argument("--seed", type=int, help="repeat a run (printed at the end of every run)")
     r.add_argument("--junit-xml", metavar="PATH")
     r.add_argument("--report", metavar="PATH", help="JSON report")
@@ -33,7 +34,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     r.add_argument("--rate-limit", metavar="N/s", help="at most N requests a second (also N/m, N/h)")
     r.add_argument("--webhook-listen", type=int, metavar="PORT",
                    help="receive the target's webhook events on 127.0.0.1:PORT and check them")
-    r.add_argument("--workers", type=int, default=1, help="operations fuzzed in parallel (default 1)")
+    r.add_argument("--workers", type=int, default=1,
+                   help="forked processes fuzzing operations in parallel (default 1)")
     r.add_argument("--phases", default=",".join(PHASES), help="comma list of " + ", ".join(PHASES))
     r.add_argument("--html", metavar="PATH", help="the run's coverage as a self-contained HTML page")
     r.add_argument("--min-coverage", action="append", default=[], metavar="[DIMENSION=]PCT",

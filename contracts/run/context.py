@@ -27,7 +27,7 @@ class RunContext:
     limiter: RateLimiter
     may_approve: bool
     loopback: bool
-    max_examples: int = 25
+    max_examples: int = 10
     seed: int | None = None
     workers: int = 1
     selection: Selection = field(default_factory=Selection)

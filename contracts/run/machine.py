@@ -334,7 +334,7 @@ def run_machine(ctx: RunContext) -> None:
         return
     exercised: dict[str, int] = {}
     machine = build_machine(ctx, exercised)
-    runs = max(2, ctx.max_examples // 5)
+    runs = max(2, ctx.max_examples // 2)  # the default 10 gives the 5 runs of 15 steps the machine has always had
     config = settings(max_examples=runs, stateful_step_count=15, database=None, deadline=None,
                       suppress_health_check=list(HealthCheck), derandomize=False)
     if ctx.seed is not None:

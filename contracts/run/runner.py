@@ -50,7 +50,7 @@ class RunOptions:
     viewer_auth: str | None = None
     outsider_auth: str | None = None
     outsider_org: str | None = None
-    max_examples: int = 25
+    max_examples: int = 10  # per fuzzed operation and mode: generation is most of a run's CPU
     seed: int | None = None
     junit_xml: str | None = None
     report: str | None = None
