@@ -121,6 +121,11 @@ class Supervisor:
         self._thread = threading.Thread(target=self._watch, name="webhook-supervisor", daemon=True)
 
     def start(self) -> "Supervisor":
+        # The first one is started here, in the arbiter's main thread before it forks any worker: a
+        # worker forked while Popen waits for its child's exec holds that wait's pipe open, and Popen
+        # (and so the supervisor, which then restarts nothing) blocked until the worker ended.
+        self.process = self._spawn()
+        log.info("webhook dispatcher started (pid %d)", self.process.pid)
         self._thread.start()
         return self
 
@@ -135,11 +140,12 @@ class Supervisor:
     def _watch(self) -> None:
         delay = RESTART_DELAY_S
         while not self._stop.is_set():
-            with self._lock:
-                if self._stop.is_set():
-                    return
-                self.process = self._spawn()
-            log.info("webhook dispatcher started (pid %d)", self.process.pid)
+            if self.process is None:
+                with self._lock:
+                    if self._stop.is_set():
+                        return
+                    self.process = self._spawn()
+                log.info("webhook dispatcher started (pid %d)", self.process.pid)
             born = time.monotonic()
             # Returns when it exits, or at once if gunicorn's SIGCHLD handler reaped it first.
             code = self.process.wait()
@@ -149,6 +155,7 @@ class Supervisor:
             delay = RESTART_DELAY_S if time.monotonic() - born > 10 else min(delay * 2, MAX_RESTART_DELAY_S)
             log.warning("webhook dispatcher (pid %d) exited (%s); starting another in %.1f s",
                         self.process.pid, code, delay)
+            self.process = None
             self._stop.wait(delay)
 
     def stop(self, timeout_s: float = 5.0) -> None:
