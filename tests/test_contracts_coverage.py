@@ -167,8 +167,9 @@ def test_a_target_that_is_not_the_mock_gets_nothing_mock_only(tmp_path):
         mock.app.wsgi_app = recorder
         code, report = _run(tmp_path, mock.base_url, maker_auth="basic:maker:maker", checker_auth="basic:checker:checker",
                             phases=("probes", "flows", "fuzz"), max_examples=3, seed=5)
-    decide = CONTRACT.match("PUT", CONTRACT.create_path("GOODWILL-POINTS"))[0]
-    assert any(p.name.lower().startswith(MOCK_ONLY_HEADER) for p in decide.parameters)  # there is one to hold back
+    from contracts.fixtures.lifecycle import FORCE_FAILURE  # the header the flows force a failure with on the mock
+
+    assert FORCE_FAILURE and all(name.lower().startswith(MOCK_ONLY_HEADER) for name in FORCE_FAILURE)  # one to hold back
     assert not [h for _, _, headers, _ in recorder.seen for h in headers if h.lower().startswith(MOCK_ONLY_HEADER)]
     cells = report["coverage"]["dimensions"]["transitions"]["cells"]
     failed = [c for c in cells if c["column"].endswith(f"→ {lifecycle.FAILED}") and "approve (checker)" in c["column"]]

@@ -17,12 +17,13 @@ from typing import Any, Callable, Iterator
 
 from capillary_contract import lifecycle, strategies
 
+from ..fixtures.lifecycle import FORCE_FAILURE
+
 from . import checks as rules
 from .context import RunContext
 from .coverage import (CHECKER, DECIDE, NO_PERMISSION, TRANSITIONS, TRUSTED, covered_operations,
                        decided_without_checker, transition_rows)
 from .probes import Probe
-from .transport import MOCK_ONLY_HEADER
 
 PHASE = "flows"
 DRAWN = 3  # bodies drawn per type when the documented one cannot reach a state (its reference is used)
@@ -38,15 +39,12 @@ class Flow:
 
 
 def forced_failure(ctx: RunContext, url_name: str) -> dict[str, str] | None:
-    """The mock's header that makes an approval's wrapped call fail (a decide parameter the contract
-    marks mock only); None on any other target."""
+    """The mock's header that makes an approval's wrapped call fail (documented in the mock's own
+    admin document, not in the contract; the fixtures force failures with the same header); None on
+    any other target."""
     if not ctx.is_mock:
         return None
-    op = ctx.contract.match("PUT", ctx.contract.create_path(url_name))[0]
-    for param in op.parameters:
-        if param.name.lower().startswith(MOCK_ONLY_HEADER) and "failure" in (param.schema.get("enum") or []):
-            return {param.name: "failure"}
-    return None
+    return dict(FORCE_FAILURE)
 
 
 class Bodies:
