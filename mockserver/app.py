@@ -264,8 +264,27 @@ def _journal(state: MockState, response: Response) -> None:
     entry = {"time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
              "method": request.method, "path": request.path, "query": request.query_string.decode("latin-1"),
              "headers": headers, "body": _journal_body(raw) if raw else None,
-             "status": response.status_code, "durationMs": round((time.perf_counter() - g.get("started", 0)) * 1000, 3)}
+             "status": response.status_code, "durationMs": round((time.perf_counter() - g.get("started", 0)) * 1000, 3),
+             "responseBody": _journal_answer(response)}
     state.journal.add(entry)
+
+
+def _journal_answer(response: Response) -> str | None:
+    """The answer's body as journalled (a debugging aid): JSON with the wrapped call's secret headers
+    masked as in the request's body, other text as sent; cut at the same limit."""
+    if response.is_streamed or response.direct_passthrough:
+        return None
+    raw = response.get_data()
+    if not raw:
+        return None
+    if response.mimetype == "application/json":
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        if _has_secret_headers(body):
+            return json.dumps(_masked(body), ensure_ascii=False)[:JOURNAL_BODY_LIMIT]
+    return raw[:JOURNAL_BODY_LIMIT].decode("utf-8", "replace")
 
 
 def _journal_body(raw: bytes) -> str:

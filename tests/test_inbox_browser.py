@@ -278,6 +278,7 @@ def test_journal_shows_the_apps_calls_not_the_inboxs_own_reads(page, mock, shoot
     assert all(e["headers"].get("X-Mock-Inbox") is None for e in entries)
     rows.first.click()
     expect(page.locator("#journal-list pre").nth(1)).to_contain_text(marker)
+    expect(page.locator("#journal-list pre").nth(2)).to_contain_text('"state": "AdminTask"')  # the answer too
     expect(page.locator("#journal-list pre").first).to_contain_text("***")  # credentials masked
     shoot(page, "11-journal")
 

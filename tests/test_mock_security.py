@@ -118,9 +118,19 @@ def test_journal_masks_every_secret_header(client: Client) -> None:
     assert {entry["headers"][k] for k in ("Cookie", "Proxy-Authorization", "Authorization")} == {"***"}
     journalled = entry["body"]
     assert call_of(journalled)["headers"] == {"Authorization": "***", "X-Keep": "visible"}
+    answered = entry["responseBody"]["data"]  # the answer is journalled too, masked the same way
+    assert answered["requestId"] == answer.json()["data"]["requestId"]
+    assert answered["details"]["IntouchAPITask-Payload"]["headers"] == {"Authorization": "***", "X-Keep": "visible"}
     # The request itself keeps what the maker sent: the wrapped call needs it.
     stored = client.get(answer.json()["data"]["requestId"]).json()["data"]
     assert stored["details"]["IntouchAPITask-Payload"]["headers"]["Authorization"] == "Basic d3JhcHBlZDpzZWNyZXQ="
+
+
+def test_journal_keeps_error_answers_as_sent(client: Client) -> None:
+    refused = client.create("GOODWILL-POINTS", {"payload": {}})
+    assert refused.status_code == 400
+    (entry,) = [e for e in client.admin("GET", "journal").json()["entries"] if e["method"] == "POST"]
+    assert entry["status"] == 400 and entry["responseBody"] == refused.json()
 
 
 def test_subscription_headers_are_not_shown(client: Client) -> None:

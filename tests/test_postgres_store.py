@@ -53,6 +53,32 @@ def test_an_older_database_is_migrated_and_keeps_its_data(postgres_url):
             stored = tx.get_request(51250, "r-1")
             assert stored.document == document and not stored.claimed  # the old claim never lapsed: released
             assert tx.next_legacy_id() == FIRST_LEGACY_ID + 5
+            tx.add_journal_entries([JOURNALLED])  # version 3: the journal keeps answers
+        with store.read() as reader:
+            assert reader.list_journal(1, None)[0]["responseBody"] == {"errors": []}
+    finally:
+        store.close()
+
+
+JOURNALLED = {"time": "2026-01-01T00:00:00Z", "method": "GET", "path": "/x", "query": "", "headers": {},
+              "status": 404, "durationMs": 1.0, "responseBody": '{"errors": []}'}
+
+
+def test_a_sqlite_file_from_before_answers_were_journalled_is_migrated(tmp_path):
+    import sqlite3
+    path = tmp_path / "old.db"
+    open_store(MockConfig(db=str(path))).close()
+    with sqlite3.connect(path) as conn:  # the journal table as it was before the response column
+        conn.execute("DROP TABLE journal")
+        conn.execute("CREATE TABLE journal (id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL, method TEXT"
+                     " NOT NULL, path TEXT NOT NULL, query TEXT NOT NULL, headers TEXT NOT NULL, body TEXT, status"
+                     " INTEGER NOT NULL, duration_ms REAL NOT NULL)")
+    store = open_store(MockConfig(db=str(path)))
+    try:
+        with store.transaction() as tx:
+            tx.add_journal_entries([JOURNALLED])
+        with store.read() as reader:
+            assert reader.list_journal(1, None)[0]["responseBody"] == {"errors": []}
     finally:
         store.close()
 

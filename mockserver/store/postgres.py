@@ -454,11 +454,11 @@ class PostgresSession:
 
     def add_journal_entries(self, entries: Iterable[dict[str, Any]]) -> None:
         rows = [[_text(v) for v in (e["time"], e["method"], e["path"], e["query"], dumps(e["headers"]), e.get("body"),
-                                    e["status"], e["durationMs"])] for e in entries]
+                                    e["status"], e["durationMs"], e.get("responseBody"))] for e in entries]
         if rows:
             with self._conn.cursor() as cursor:
                 cursor.executemany("INSERT INTO journal (time, method, path, query, headers, body, status,"
-                                   " duration_ms) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", rows)
+                                   " duration_ms, response) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)", rows)
 
     def list_journal(self, limit: int, path_prefix: str | None) -> list[dict[str, Any]]:
         sql, args = "SELECT * FROM journal", []

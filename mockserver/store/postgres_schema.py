@@ -144,7 +144,10 @@ INSERT INTO sequences (name, last)
     SELECT '{LEGACY_SEQUENCE}', COALESCE(MAX(id), {FIRST_LEGACY_ID - 1}) FROM legacy_requests;
 """
 
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), (2, _V2))
+# Version 3: the journal keeps each answer's body too (a debugging aid; NULL for older rows).
+_V3 = "ALTER TABLE journal ADD COLUMN response text;"
+
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), (2, _V2), (3, _V3))
 LATEST = MIGRATIONS[-1][0]
 
 # What POST /__admin/reset empties (subscriptions other than the startup ones are removed too).

@@ -44,11 +44,12 @@ def journal_entry(r: Mapping[str, Any]) -> dict[str, Any]:
     """One journal row as `GET /__admin/journal` lists it (a body that is not JSON stays text)."""
     entry = {"id": r["id"], "time": r["time"], "method": r["method"], "path": r["path"], "query": r["query"],
              "headers": json.loads(r["headers"]), "status": r["status"], "durationMs": r["duration_ms"]}
-    if r["body"] is not None:
-        try:
-            entry["body"] = json.loads(r["body"])
-        except ValueError:
-            entry["body"] = r["body"]
+    for column, key in (("body", "body"), ("response", "responseBody")):
+        if r[column] is not None:
+            try:
+                entry[key] = json.loads(r[column])
+            except ValueError:
+                entry[key] = r[column]
     return entry
 
 

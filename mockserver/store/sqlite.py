@@ -494,10 +494,10 @@ class SqliteSession:
                             " SELECT ?, ?, ?, 'startup', COALESCE(MAX(seq), 0) FROM events", (sid, url, dumps(headers)))
 
     def add_journal_entries(self, entries: Iterable[dict[str, Any]]) -> None:
-        self._c.executemany("INSERT INTO journal (time, method, path, query, headers, body, status, duration_ms)"
-                            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        self._c.executemany("INSERT INTO journal (time, method, path, query, headers, body, status, duration_ms,"
+                            " response) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             [(e["time"], e["method"], e["path"], e["query"], dumps(e["headers"]), e.get("body"),
-                              e["status"], e["durationMs"]) for e in entries])
+                              e["status"], e["durationMs"], e.get("responseBody")) for e in entries])
 
     def list_journal(self, limit: int, path_prefix: str | None) -> list[dict[str, Any]]:
         sql, args = "SELECT * FROM journal", []

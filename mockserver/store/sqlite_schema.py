@@ -77,7 +77,8 @@ CREATE TABLE IF NOT EXISTS journal (
     headers      TEXT NOT NULL,
     body         TEXT,
     status       INTEGER NOT NULL,
-    duration_ms  REAL NOT NULL
+    duration_ms  REAL NOT NULL,
+    response     TEXT
 );
 CREATE TABLE IF NOT EXISTS faults (
     seq          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -141,6 +142,8 @@ def migrate(conn: sqlite3.Connection) -> None:
         columns = {row[1] for row in conn.execute("PRAGMA table_info(requests)")}
         if "claim_expires" not in columns:  # files from before claims lapsed
             conn.execute("ALTER TABLE requests ADD COLUMN claim_expires REAL")
+        if "response" not in {row[1] for row in conn.execute("PRAGMA table_info(journal)")}:  # before answers were kept
+            conn.execute("ALTER TABLE journal ADD COLUMN response TEXT")
         conn.execute("INSERT OR IGNORE INTO sequences (name, last)"
                      " SELECT ?, COALESCE(MAX(id), ?) FROM legacy_requests", (LEGACY_SEQUENCE, FIRST_LEGACY_ID - 1))
     except BaseException:

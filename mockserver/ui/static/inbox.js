@@ -533,7 +533,7 @@ function renderJournal(answer) {
       rows.push(h("tr", { class: "expanded" }, h("td", { colspan: 5 }, h("div", { class: "expand-body" },
         h("div", {}, h("h3", {}, "Request headers"), h("pre", {}, pretty(e.headers || {}))),
         h("div", {}, h("h3", {}, "Request body"), h("pre", {}, e.body === undefined ? "(none)" : pretty(e.body)),
-          e.response !== undefined ? [h("h3", { style: "margin-top:10px" }, "Response body"), h("pre", {}, pretty(e.response))] : null)))));
+          e.responseBody !== undefined ? [h("h3", { style: "margin-top:10px" }, "Response body"), h("pre", {}, pretty(e.responseBody))] : null)))));
     }
   }
   list.replaceChildren(h("table", { class: "table" },
