@@ -1,8 +1,9 @@
 """Error answers in the envelope of the API that was called, with the spec's exact messages.
 
 Handlers and the validation step raise `ApiError` with a documented code; this module
-turns it into the v2 `{"errors": [...]}` envelope, the v1.1 `response.status` envelope or
-the admin API's `{"error": ...}`, so no handler ever writes an error body by hand.
+turns it into the v2 `{"errors": [...]}` envelope or the v1.1 `response.status` envelope, so no
+handler ever writes an error body by hand. The admin API answers in the v2 envelope too (one
+shape for a frontend to read), with the HTTP status as its code: it has no catalogue of its own.
 """
 from __future__ import annotations
 
@@ -67,26 +68,28 @@ def render(error: ApiError, family: str, contract: Contract) -> tuple[dict[str, 
         return _workflow_body(error, contract), error.status
     if family == LEGACY:
         return _legacy_body(error), error.status
-    details = [p.detail if not p.field else f"{p.field}: {p.detail}" for p in error.problems if p.detail]
-    body: dict[str, Any] = {"error": _admin_message(error.status)}
-    if details:
-        body["details"] = details
-    return body, error.status
+    return _admin_body(error), error.status
 
 
 def _workflow_body(error: ApiError, contract: Contract) -> dict[str, Any]:
     messages = contract.workflow_errors
-    entries = []
-    for problem in error.problems or [Problem()]:
-        default = SERVICE_FAULT if error.status >= 500 else INVALID_PAYLOAD
-        code = problem.code if problem.code in messages else default
-        entry: dict[str, Any] = {"status": False, "code": code, "message": messages[code]}
-        if problem.field:
-            entry["field"] = problem.field
-        if problem.detail:
-            entry["detail"] = problem.detail
-        entries.append(entry)
-    return {"errors": entries}
+    default = SERVICE_FAULT if error.status >= 500 else INVALID_PAYLOAD
+    return {"errors": [_entry(code, messages[code], problem) for problem in error.problems or [Problem()]
+                       for code in [problem.code if problem.code in messages else default]]}
+
+
+def _admin_body(error: ApiError) -> dict[str, Any]:
+    message = _admin_message(error.status)
+    return {"errors": [_entry(error.status, message, problem) for problem in error.problems or [Problem()]]}
+
+
+def _entry(code: int, message: str, problem: Problem) -> dict[str, Any]:
+    entry: dict[str, Any] = {"status": False, "code": code, "message": message}
+    if problem.field:
+        entry["field"] = problem.field
+    if problem.detail:
+        entry["detail"] = problem.detail
+    return entry
 
 
 def _legacy_body(error: ApiError) -> dict[str, Any]:
@@ -106,5 +109,5 @@ def _admin_message(status: int) -> str:
     return {400: "invalid request", 401: "unauthorized", 403: "forbidden", 404: "not found",
             405: "method not allowed", 408: "request timeout", 413: "body too large",
             415: "body must be application/json", 431: "request head too large",
-            501: "not implemented", 503: "storage unavailable", 505: "HTTP version not supported",
+            500: "internal error", 501: "not implemented", 503: "storage unavailable", 505: "HTTP version not supported",
             507: "storage full"}.get(status, "error")

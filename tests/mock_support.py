@@ -122,6 +122,16 @@ def assert_error(answer: requests.Response, status: int, code: int) -> dict[str,
     return errors[0]
 
 
+def assert_admin_error(answer: requests.Response, status: int) -> list[str]:
+    """The answer is `status` in the admin API's envelope (the v2 one, with the HTTP status as its
+    code); returns what its entries say was wrong ("field: detail", or the detail alone)."""
+    assert answer.status_code == status, (answer.status_code, answer.text[:300])
+    assert answer.headers["Content-Type"].startswith("application/json")
+    errors = answer.json()["errors"]
+    assert errors and all(e["status"] is False and e["code"] == status and e["message"] for e in errors), errors
+    return [f"{e['field']}: {e['detail']}" if "field" in e else e.get("detail", "") for e in errors]
+
+
 # -- `mockserver serve` as a process ----------------------------------------------------
 def mockserver_command() -> list[str]:
     script = Path(sys.executable).with_name("mockserver")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import requests
 
 from contracts.run import checks as rules
+from mock_support import assert_admin_error
 
 WORKFLOW = "/api_gateway/v2/request-workflow"
 
@@ -88,7 +89,7 @@ def test_token_failures_say_what_is_wrong(live_mock):
 def test_the_token_endpoint_is_a_login_for_browser_apps(live_mock):
     url = live_mock.base_url + "/__admin/tokens"
     wrong = requests.post(url, json={"username": "checker", "password": "guess"}, timeout=10)
-    assert wrong.status_code == 401 and wrong.json()["details"] == ["password: wrong password"]
+    assert assert_admin_error(wrong, 401) == ["password: wrong password"]
     issued = requests.post(url, json={"username": "checker", "password": "checker"}, timeout=10)
     assert issued.status_code == 201
     token = issued.json()
@@ -183,4 +184,4 @@ def test_a_subscription_can_be_removed(live_mock):
     assert removed.status_code == 200 and removed.json() == added
     assert requests.get(url, timeout=10).json()["subscriptions"] == []
     again = requests.delete(f"{url}/{added['id']}", timeout=10)
-    assert again.status_code == 404 and again.json()["details"] == ["subscriptionId: no such subscription"]
+    assert assert_admin_error(again, 404) == ["subscriptionId: no such subscription"]

@@ -68,13 +68,13 @@ function copyButton(text) {
 class HttpAnswer {
   constructor(status, body) { this.status = status; this.body = body; }
   get ok() { return this.status >= 200 && this.status < 300; }
-  /** One line saying what went wrong, from either envelope (workflow `errors`, admin `error`). */
+  /** One line saying what went wrong, from the `errors` envelope every API but v1.1 answers in. */
   get problem() {
     const b = this.body || {};
     if (Array.isArray(b.errors) && b.errors.length) {
       return b.errors.map((e) => [`${e.code} ${e.message}`, e.field, e.detail].filter(Boolean).join(" · ")).join("; ");
     }
-    if (b.error) return [b.error, ...(b.details || [])].join(" · ");
+    if (b.error) return String(b.error);  // a page that was not JSON (parsed below)
     return `HTTP ${this.status}`;
   }
 }
