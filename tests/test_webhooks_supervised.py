@@ -77,8 +77,8 @@ def test_a_killed_dispatcher_is_restarted_and_health_tells_its_state(tmp_path: P
             assert degraded["dispatcher"] == {"alive": False, "owner": None}
             assert degraded["outbox"]["pending"] == 1
         finally:
-            os.kill(first, signal.SIGKILL)
             with contextlib.suppress(ProcessLookupError):  # already dead and reaped by its supervisor
+                os.kill(first, signal.SIGKILL)
                 os.kill(first, signal.SIGCONT)
 
         assert hook.wait_for(1, timeout_s=30)  # a new dispatcher took over and sent what was pending
