@@ -213,17 +213,19 @@ def test_a_receiver_that_answers_400_gets_one_attempt(store_url) -> None:
 
 
 def test_a_time_out_is_retried(store_url) -> None:
-    rules = DeliveryPolicy(timeout_s=0.2, base_delay_s=0.01, max_delay_s=0.05, max_attempts=5, poll_interval_s=0.01)
-    with Receiver(script=per_event(Answer(200, delay_s=1.0))) as hook, running(store_url, rules) as (_, api):
+    rules = DeliveryPolicy(timeout_s=0.5, base_delay_s=0.01, max_delay_s=0.05, max_attempts=5, poll_interval_s=0.01)
+    with Receiver(script=per_event(Answer(200, delay_s=1.5))) as hook, running(store_url, rules) as (_, api):
         api.subscribe(hook.url)
         api.create("EARN-BADGE")
         (entry,) = api.settled()
 
     (delivery,) = entry["deliveries"]
-    assert (delivery["state"], delivery["attempts"]) == ("delivered", 2)
-    first = delivery["history"][0]
-    assert first["status"] is None and "timed out" in first["error"]
-    assert len(hook.received) == 2  # the slow first answer arrived too late: at least once, not exactly once
+    # Delivered by a retry; on a loaded machine a retry may time out too, but only a time-out is retried.
+    assert delivery["state"] == "delivered" and delivery["attempts"] >= 2
+    *timed_out, last = delivery["history"]
+    assert timed_out and all(a["status"] is None and "timed out" in a["error"] for a in timed_out)
+    assert last["status"] == 200
+    assert len(hook.received) == delivery["attempts"]  # each slow answer arrived too late: at least once, not exactly once
 
 
 # -- a receiver that is down ------------------------------------------------------------------
