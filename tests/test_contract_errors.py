@@ -134,10 +134,10 @@ def referenced_components(node: Any, seen: set[str] | None = None) -> set[str]:
     if isinstance(node, dict):
         ref = node.get("$ref", "")
         if ref.startswith("#/components/schemas/"):
-            name = ref.rsplit("/", 1)[1]
+            name = ref[len("#/components/schemas/"):]  # a component, or a pointer into one
             if name not in seen:
                 seen.add(name)
-                referenced_components(CONTRACT.components["schemas"][name], seen)
+                referenced_components(CONTRACT.target(ref), seen)
         for child in node.values():
             referenced_components(child, seen)
     elif isinstance(node, list):

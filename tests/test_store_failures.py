@@ -4,6 +4,7 @@ returns. Real `mockserver serve` processes; the full disk is a real, small tmpfs
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import shutil
 import subprocess
@@ -21,9 +22,13 @@ from capillary_contract.receiver import Receiver
 LEGACY_ADD = "/v1.1/request/add"
 
 
+_NEW_NUMBERS = itertools.count(919000000002)
+
+
 def _legacy_add(base_url: str) -> requests.Response:
+    """A v1.1 add that is new each time (a repeated one is refused as a duplicate before any write)."""
     item = {"type": "CHANGE_IDENTIFIER", "base_type": "MOBILE", "mobile": "919000000001", "old_value": "919000000001",
-            "new_value": "919000000002", "reason": "test"}
+            "new_value": str(next(_NEW_NUMBERS)), "reason": "test"}
     return requests.post(base_url + LEGACY_ADD, params={"format": "json"}, json={"root": {"request": [item]}},
                          headers=auth("maker"), timeout=30)
 

@@ -56,6 +56,18 @@ def _describe(response: requests.Response) -> str:
     return f"HTTP {response.status_code} ({kind}): {response.text[:160]!r}"
 
 
+def _workflow_answer(body: Any, contract: Contract) -> bool:
+    """A list page, or an error in the workflow envelope with a code of its catalogue (a mock's
+    admin API or another service may answer `{"errors": [...]}` too, with codes of its own)."""
+    if not isinstance(body, dict):
+        return False
+    if isinstance(body.get("data"), list):
+        return True
+    errors = body.get("errors")
+    return isinstance(errors, list) and bool(errors) and all(
+        isinstance(e, dict) and e.get("code") in contract.workflow_errors for e in errors)
+
+
 def check_target(base_url: str, contract: Contract, cast: Cast, session: requests.Session) -> list[str]:
     """Raise Unusable when the target cannot be tested; return notes on what the preflight saw."""
     parts = urlsplit(base_url)
@@ -66,8 +78,7 @@ def check_target(base_url: str, contract: Contract, cast: Cast, session: request
     for who in cast.known:
         response = _list(session, url, who)
         body = _answer(response)
-        envelope = isinstance(body, dict) and (isinstance(body.get("data"), list) or isinstance(body.get("errors"), list))
-        if not envelope:
+        if not _workflow_answer(body, contract):
             raise Unusable(f"{base_url} does not serve the workflow API: GET {contract.path_of('listRequests')} as "
                            f"{who.name} answered {_describe(response)}; --base-url is the part before /api_gateway/")
         if response.status_code == 401:
