@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from capillary_contract.examples import decision_body
 from capillary_contract.lifecycle import APPROVED
@@ -63,12 +65,23 @@ def decision(request_id: str, verdict: str = APPROVED, message: str = "decided b
     return decision_body(request_id, verdict, message)
 
 
+def keep_alive_session() -> requests.Session:
+    """A session that sends a read again on a fresh connection when the mock closed the idle one
+    just as it was reused (the mock ends keep-alive connections idle for 10 s), as browsers do
+    for idempotent requests; a write is never sent twice."""
+    session = requests.Session()
+    retry = Retry(total=1, connect=1, read=1, status=0, other=0, allowed_methods=frozenset({"GET", "HEAD"}),
+                  raise_on_status=False)
+    session.mount("http://", HTTPAdapter(max_retries=retry))
+    return session
+
+
 @dataclass
 class Client:
     """The v2 workflow API and the admin API of one mock, over real HTTP."""
 
     base_url: str
-    session: requests.Session = field(default_factory=requests.Session)
+    session: requests.Session = field(default_factory=keep_alive_session)
     timeout: float = 30.0
 
     def create(self, url_type: str, body: Any, user: str = "maker", headers: dict[str, str] | None = None,
