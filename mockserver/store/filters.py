@@ -67,10 +67,6 @@ class Where:
     def sql(self) -> str:
         return " AND ".join(self.conditions) or "TRUE"
 
-    def mark(self, sql: str) -> str:
-        """Other SQL of the same statement (LIMIT ?, OFFSET ?) in this dialect's marks."""
-        return sql.replace("?", self.dialect.mark)
-
 
 def request_filters(dialect: Dialect, q: ListQuery) -> Where:
     """GET .../requests: the org always; maker, states, type, entity members and start-date range when given."""

@@ -37,7 +37,7 @@ from .base import (CLAIM_TTL_S, StoreLifecycle, FIRST_LEGACY_ID, Attempt, Due, L
 from .postgres_schema import LEGACY_SEQUENCE, RESETTABLE, migrate
 from .filters import Dialect, Where, log_filters, record_filters, request_filters, request_order
 from .rows import (DELIVERY_DELIVERED, DELIVERY_PENDING, LEASE, delivery_view, dumps, fault_view,
-                   iso, journal_entry, page, subscription_view)
+                   iso, journal_entry, page, stored_event, subscription_view)
 
 # Per process: a gunicorn sync worker needs one connection at a time, plus its background threads
 # (journal flush, claim renewal, the dispatcher's senders); a threaded server needs more.
@@ -315,8 +315,7 @@ class PostgresSession:
         sql, args = "SELECT * FROM events", []
         if request_id:
             sql, args = sql + " WHERE request_id = %s", [request_id]
-        return [StoredEvent(r["event_id"], r["request_id"], r["state"], r["created_at"], json.loads(r["payload"]))
-                for r in self._x(sql + " ORDER BY seq", args)]
+        return [stored_event(r) for r in self._x(sql + " ORDER BY seq", args)]
 
     def deliveries_by_event(self, event_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         """The `Delivery` views (openapi.yaml) of each event, in subscription order."""

@@ -10,6 +10,8 @@ import math
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
+from .base import StoredEvent
+
 LEASE = "dispatcher"
 # Delivery states as webhooks/policy.py names them; the queries need two of them.
 DELIVERY_PENDING, DELIVERY_DELIVERED = "pending", "delivered"
@@ -38,6 +40,11 @@ def delivery_view(r: Mapping[str, Any]) -> dict[str, Any]:
             "lastStatus": r["last_status"], "lastError": r["last_error"],
             "nextAttemptAt": iso(r["next_at"]) if r["state"] == DELIVERY_PENDING else None,
             "deliveredAt": iso(r["delivered_at"]), "history": json.loads(r["history"])}
+
+
+def stored_event(r: Mapping[str, Any]) -> StoredEvent:
+    """One outbox row as the record the webhook views and the dispatcher read."""
+    return StoredEvent(r["event_id"], r["request_id"], r["state"], r["created_at"], json.loads(r["payload"]))
 
 
 def journal_entry(r: Mapping[str, Any]) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from .base import (CLAIM_TTL_S, StoreLifecycle, FIRST_LEGACY_ID, Attempt, Due, L
                    StoredEvent, StoredRequest, StoreFull, StoreUnavailable, startup_subscription_id)
 from .filters import Dialect, Where, log_filters, record_filters, request_filters, request_order
 from .rows import (DELIVERY_DELIVERED, DELIVERY_PENDING, LEASE, delivery_view, dumps, fault_view,
-                   iso, journal_entry, page, subscription_view)
+                   iso, journal_entry, page, stored_event, subscription_view)
 from .sqlite_schema import LEGACY_SEQUENCE, RESETTABLE, migrate
 
 try:
@@ -356,8 +356,7 @@ class SqliteSession:
         sql, args = "SELECT * FROM events", []
         if request_id:
             sql, args = sql + " WHERE request_id = ?", [request_id]
-        return [StoredEvent(r["event_id"], r["request_id"], r["state"], r["created_at"], json.loads(r["payload"]))
-                for r in self._c.execute(sql + " ORDER BY seq", args)]
+        return [stored_event(r) for r in self._c.execute(sql + " ORDER BY seq", args)]
 
     def deliveries_by_event(self, event_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         """The `Delivery` views (openapi.yaml) of each event, in subscription order."""
