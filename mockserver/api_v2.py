@@ -23,6 +23,7 @@ from capillary_contract.types import by_any_name
 from .simulator import TIMEOUT, CallContext, Forced, chained, forced, simulate
 from .state import EXTENSION, MockState, mock_state
 from .store import ListQuery, StoredRequest, Transaction
+from .waiting import may_wait
 from capillary_contract.lifecycle import APPROVE, APPROVED, PENDING, AUTO, CREATE, NEW, REJECT, TERMINAL, NoTransition, StepInputs, apply, transition
 
 bp = Blueprint("workflow", __name__)
@@ -115,6 +116,7 @@ def _auto_approve(state: MockState, document: dict[str, Any], rtype: Any, org_id
     return document
 
 
+@may_wait  # a forced latency or timeout, or a chained call, holds the approval
 def decide_request() -> Any:
     state, checked = mock_state(), g.checked
     rtype = _request_type(state)

@@ -1,9 +1,11 @@
-"""The mock's HTTP front: an asyncio loop reads requests, a pool of threads runs the Flask app.
+"""The mock's HTTP front: an asyncio loop reads requests and runs the Flask app on each complete one.
 
 Each gunicorn worker process runs one `Front` (its worker class is `server.FrontWorker`). Reading is the
 loop's job (http1.py: bounded heads and bodies, time-outs), so a slow, idle or huge client holds
-no thread; only a complete request reaches a thread. A thread that waits (a `waitFor` long-poll, a
-fault's latency, a chained call) holds only itself: the others go on serving. Every answer the front
+nothing. A complete request that cannot wait runs inline on the loop (about a millisecond); one whose
+view may wait (a `waitFor` long-poll, a fault's latency, a chained call: waiting.py) runs in a pool
+thread and holds only itself, so the others go on serving. Each process accepts one connection per
+wake-up, so that a burst of connections spreads over the worker processes. Every answer the front
 writes itself (malformed HTTP, a head or body too large or too slow) is in the error envelope of the
 API whose path was called, like the app's own refusals, and never names a Python exception.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import socket
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +31,7 @@ from .http1 import Refusal, Request, Stream
 log = logging.getLogger("mockserver")
 MAX_CONNECTIONS = 2000    # per process; beyond it new connections are closed at once
 WRITE_TIMEOUT_S = 30.0
+ACCEPT_PAUSE_S = 0.1
 _NOT_FORWARDED = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length"})
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -36,8 +40,10 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 class Front:
     """Serves one WSGI app (a mock made by `create_app`) on asyncio streams."""
 
-    def __init__(self, app: WsgiApp, max_body_bytes: int, threads: int = APP_THREADS):
+    def __init__(self, app: WsgiApp, max_body_bytes: int, threads: int = APP_THREADS,
+                 runs_inline: Callable[[dict[str, Any]], bool] = lambda environ: False):
         self.app = app
+        self.runs_inline = runs_inline
         self.max_body_bytes = max_body_bytes
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="mock-app")
         self.connections: set[asyncio.StreamWriter] = set()
@@ -45,6 +51,37 @@ class Front:
         self.stopping = False
 
     # -- connections ---------------------------------------------------------------------------
+    def listen(self, sock: socket.socket) -> Callable[[], None]:
+        """Serve connections of a listening socket shared with other processes; returns `stop`.
+
+        One accept per wake-up: asyncio's own server takes every waiting connection at once, so
+        the process that woke first got a whole burst (15 of wrk's 16) and the other sat idle."""
+        loop = asyncio.get_running_loop()
+        sock.setblocking(False)
+        fd = sock.fileno()
+
+        def accept() -> None:
+            try:
+                conn, _ = sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return  # another process took it
+            except OSError:  # out of descriptors, say: stop accepting for a moment
+                loop.remove_reader(fd)
+                loop.call_later(ACCEPT_PAUSE_S, loop.add_reader, fd, accept)
+                return
+            loop.create_task(self._open(conn))
+
+        loop.add_reader(fd, accept)
+        return lambda: loop.remove_reader(fd)
+
+    async def _open(self, conn: socket.socket) -> None:
+        try:
+            reader, writer = await asyncio.open_connection(sock=conn, limit=http1.READ_SIZE)
+        except OSError:
+            conn.close()
+            return
+        await self.serve_connection(reader, writer)
+
     async def serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if len(self.connections) >= MAX_CONNECTIONS:
             writer.close()
@@ -85,8 +122,12 @@ class Front:
             request = await self._read_request(head, stream, writer)
             if request is None:
                 return False
-            status, headers, body = await asyncio.get_running_loop().run_in_executor(
-                self.pool, self._call_app, environ_for(request, writer))
+            environ = environ_for(request, writer)
+            if self.runs_inline(environ):
+                status, headers, body = self._call_app(environ)
+            else:
+                status, headers, body = await asyncio.get_running_loop().run_in_executor(
+                    self.pool, self._call_app, environ)
             keep_alive = request.keep_alive and not self.stopping
             await self._write(writer, status, headers, b"" if request.method == "HEAD" else body, keep_alive,
                               head_only=request.method == "HEAD")

@@ -89,20 +89,19 @@ class FrontWorker(base.Worker):
     async def _serve(self) -> None:
         import asyncio
 
-        from . import http1  # here, in the worker: gunicorn loads this class in the arbiter too
-        from .front import Front
+        from .front import Front  # here, in the worker: gunicorn loads this class in the arbiter too
+        from .waiting import inline_predicate
         state = self.wsgi.extensions["mockserver"]
-        front = Front(self.wsgi, state.config.max_body_bytes, max(self.cfg.threads, 1))
-        servers = [await asyncio.start_server(front.serve_connection, sock=listener.sock, limit=http1.READ_SIZE)
-                   for listener in self.sockets]
+        front = Front(self.wsgi, state.config.max_body_bytes, max(self.cfg.threads, 1), inline_predicate(self.wsgi))
+        stops = [front.listen(listener.sock) for listener in self.sockets]
         while self.alive:
             self.notify()
             if self.ppid != os.getppid():
                 log.info("the arbiter is gone; worker %d stops", os.getpid())
                 break
             await asyncio.sleep(0.5)
-        for server in servers:
-            server.close()
+        for stop in stops:
+            stop()
         await front.stop(self.cfg.graceful_timeout)
         # Every connection's task ends here, inside the loop: one left pending when the loop closes is
         # torn down by the garbage collector during interpreter exit (it crashed CPython 3.11 there).

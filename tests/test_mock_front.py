@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import re
+import signal
 import socket
 import sqlite3
 import threading
@@ -15,7 +17,7 @@ from typing import Iterator
 import pytest
 import requests
 
-from mock_support import BASE, ServedMock, auth, body_for, start_served, stop_served
+from mock_support import BASE, ServedMock, auth, body_for, decision, start_served, stop_served
 from mockserver.config import MockConfig
 from mockserver.testing import serve_in_thread
 
@@ -139,6 +141,76 @@ def test_long_polls_do_not_starve_other_clients(served: ServedMock) -> None:
         for thread in polls:
             thread.join(timeout=30)
     assert len(done) == 8
+
+
+def test_a_slow_approval_does_not_hold_creates_on_its_worker(tmp_path) -> None:
+    """One worker: the approval held by a fault's latency runs in a thread, the creates on the loop."""
+    mock = start_served(tmp_path, "--workers", "1", db="state.db")
+    try:
+        created = requests.post(mock.base_url + CREATE, data=GOOD, timeout=10,
+                                headers={**auth("maker"), "Content-Type": "application/json"}).json()["data"]
+        assert requests.post(mock.base_url + "/__admin/faults", json={"outcome": "success", "latencyMs": 4000},
+                             timeout=10).status_code == 201
+        approval: list[requests.Response] = []
+        thread = threading.Thread(target=lambda: approval.append(requests.put(
+            mock.base_url + CREATE, json=decision(created["requestId"]), timeout=30,
+            headers={**auth("checker"), "Content-Type": "application/json"})))
+        thread.start()
+        deadline = time.monotonic() + 10
+        while requests.get(mock.base_url + "/__admin/faults", timeout=10).json()["faults"]:  # the fault is taken
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        for _ in range(5):
+            _create_ok(mock)
+        assert approval == []  # the creates were answered while the approval still waited
+        thread.join(timeout=30)
+        assert approval[0].status_code == 200, approval[0].text
+    finally:
+        stop_served(mock)
+
+
+def _health_pid(sock: socket.socket) -> int:
+    raw = b""
+    while not raw.rstrip().endswith(b"}"):
+        chunk = sock.recv(65536)
+        assert chunk, raw
+        raw += chunk
+    return json.loads(_answer(raw)[2])["pid"]
+
+
+def _serving_workers(served: ServedMock) -> list[int]:
+    """The pids of the worker processes, once each of them answers (a worker loads its app after the first)."""
+    seen: set[int] = set()
+    deadline = time.monotonic() + 30
+    while len(seen) < 2:
+        assert time.monotonic() < deadline, seen
+        with _connect(served) as sock:
+            sock.sendall(b"GET /__admin/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            seen.add(_health_pid(sock))
+    return sorted(seen)
+
+
+def test_a_burst_of_connections_is_spread_over_the_workers(served: ServedMock) -> None:
+    """32 connections waiting at once (wrk opens its 16 so): asyncio's own server let the process that
+    woke first accept all of them while the other idled; each worker now takes its share."""
+    workers = _serving_workers(served)  # `mockserver serve` runs two by default
+    sockets = []
+    for pid in workers:
+        os.kill(pid, signal.SIGSTOP)  # so that the whole burst waits in the listening queue
+    try:
+        for _ in range(32):
+            sock = _connect(served)
+            sock.sendall(b"GET /__admin/health HTTP/1.1\r\nHost: x\r\n\r\n")
+            sockets.append(sock)
+    finally:
+        for pid in workers:
+            os.kill(pid, signal.SIGCONT)
+    try:
+        served_by = [_health_pid(sock) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+    assert all(served_by.count(pid) >= 4 for pid in workers), sorted(served_by.count(pid) for pid in workers)
 
 
 # -- 3: head bombs ------------------------------------------------------------------------------------

@@ -252,6 +252,7 @@ class Store(Protocol):
     closed: bool
     on_reset: list[Callable[[], None]]   # run before a reset empties the tables (e.g. buffered journal rows)
     on_close: list[Callable[[], None]]   # run before the store closes
+    waits_on_network: bool               # its queries are round trips to a server (the front's waiting.py)
 
     def transaction(self) -> contextlib.AbstractContextManager[Transaction]: ...
     def read(self) -> contextlib.AbstractContextManager[Reader]: ...

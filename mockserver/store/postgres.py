@@ -95,6 +95,8 @@ def _jsonb(value: Any) -> Jsonb:
 class PostgresStore(StoreLifecycle):
     """A PostgreSQL database (base.Store); the schema is created or migrated when opened."""
 
+    waits_on_network = True  # every query is a round trip: requests run in the front's threads (waiting.py)
+
     def __init__(self, url: str, pool_min: int = POOL_MIN, pool_max: int = POOL_MAX):
         super().__init__()
         self.url = url

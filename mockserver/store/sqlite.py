@@ -66,6 +66,8 @@ def process_local(location: str) -> bool:
 class SqliteStore(StoreLifecycle):
     """SQLite file (WAL, a connection per thread) or `:memory:` (one locked connection)."""
 
+    waits_on_network = False
+
     def __init__(self, location: str):
         super().__init__()
         self.location = location

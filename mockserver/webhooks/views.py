@@ -14,6 +14,7 @@ from flask import Flask, g
 from ..admin import event_view
 from ..state import mock_state
 from ..store import Store
+from ..waiting import may_wait
 
 ENDPOINT = "adminEvents"
 DEFAULT_TIMEOUT_S = 5.0
@@ -24,6 +25,7 @@ def install(app: Flask) -> None:
     app.add_url_rule("/__admin/events", endpoint=ENDPOINT, view_func=events, methods=["GET"])
 
 
+@may_wait  # `waitFor` polls until the events are delivered
 def events() -> Any:
     params, store = g.checked.params, mock_state().store
     request_id, wait_for = params.get("requestId"), params.get("waitFor")
