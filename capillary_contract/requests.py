@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Protocol
 
@@ -278,13 +279,18 @@ def _finite_float(text: str) -> float:
     return value
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
 def parse_json(raw: bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
     """Parse a body strictly: UTF-8, no NaN/Infinity, bounded numbers and nesting, no lone surrogates."""
     try:
         text = raw.decode("utf-8")
         value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
-        _check_depth(value, max_depth)
-        json.dumps(value, ensure_ascii=False).encode("utf-8")  # lone surrogates cannot be stored
+        if text.count("{") + text.count("[") >= max_depth:  # n brackets nest n + 1 levels at most
+            _check_depth(value, max_depth)
+        if _SURROGATE_ESCAPE.search(text):  # strict UTF-8 text has none but as \u escapes (D800-DFFF)
+            json.dumps(value, ensure_ascii=False).encode("utf-8")  # lone surrogates cannot be stored
     except UnicodeError as exc:
         raise Refusal.of(400, None, "/", f"the body is not valid UTF-8 JSON text: {exc.reason}") from None
     except RecursionError:
