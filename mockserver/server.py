@@ -6,10 +6,17 @@ each worker. Decisions a crash left half-done need no start-up work: their claim
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
-from typing import Any, Callable
+import tempfile
+from typing import Any, Callable, Iterator
+
+try:
+    import fcntl
+except ImportError:  # not POSIX
+    fcntl = None  # type: ignore[assignment]
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers import base
@@ -24,9 +31,10 @@ ON_EXIT: list[Callable[[MockConfig, Any], None]] = [stop_webhook_dispatcher]  # 
 
 
 class MockApplication(BaseApplication):
-    def __init__(self, config: MockConfig, options: dict[str, Any]):
+    def __init__(self, config: MockConfig, options: dict[str, Any], load_lock: str | None = None):
         self.mock_config = config
         self.options = options
+        self.load_lock = load_lock
         super().__init__()
 
     def load_config(self) -> None:
@@ -34,8 +42,12 @@ class MockApplication(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        from .app import create_app
-        return create_app(self.mock_config)
+        """The app of this worker. Workers load theirs one at a time (a file lock, released if the
+        holder dies): two loading at once on two cores, beside the dispatcher, each took twice as
+        long, so the first answer came after two loads' time instead of one."""
+        with _held(self.load_lock):
+            from .app import create_app
+            return create_app(self.mock_config)
 
 
 def run(config: MockConfig, host: str, port: int, workers: int, threads: int) -> int:
@@ -57,8 +69,28 @@ def run(config: MockConfig, host: str, port: int, workers: int, threads: int) ->
         "when_ready": when_ready, "on_exit": on_exit, "accesslog": None, "errorlog": "-", "loglevel": "warning",
         "graceful_timeout": 5, "timeout": 30,
     }
-    MockApplication(config, options).run()
+    fd, load_lock = tempfile.mkstemp(prefix="mockserver-load-", suffix=".lock")
+    os.close(fd)
+    try:
+        MockApplication(config, options, load_lock).run()
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(load_lock)
     return 0
+
+
+@contextlib.contextmanager
+def _held(path: str | None) -> Iterator[None]:
+    """An exclusive lock on the file at `path` (none if None, or where there is no fcntl)."""
+    if path is None or fcntl is None:
+        yield
+        return
+    with open(path, "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 class FrontWorker(base.Worker):
