@@ -5,6 +5,7 @@ as they like and the CLI only has to fill it in from flags.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta, timezone, tzinfo
@@ -72,6 +73,7 @@ class MockConfig:
         return process_local(self.db)
 
 
+@functools.lru_cache(maxsize=64)  # every timestamp the mock writes asks for the configured zone
 def zone_of(text: str) -> tzinfo:
     """`UTC`, an offset such as `+05:30`, or an IANA name such as `Asia/Kolkata`; ValueError otherwise."""
     if text.upper() in ("UTC", "Z"):
