@@ -254,6 +254,31 @@ def mock_startup(workdir: Path, serve_args: list[str], runs: int = 3) -> float:
     return statistics.median(times)
 
 
+def bare_flask_startup(workdir: Path, runs: int = 3) -> float:
+    """Start-up to the first 200 of bench/bare_flask_app.py under gunicorn with two sync workers."""
+    times = []
+    for _ in range(runs):
+        port = free_port()
+        started = time.perf_counter()
+        process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
+                                    "--chdir", str(ROOT / "bench"), "bare_flask_app:app"], cwd=workdir,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                                   preexec_fn=die_with_parent)
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    if requests.get(f"http://127.0.0.1:{port}/__admin/health", timeout=1).status_code == 200:
+                        break
+                except requests.RequestException:
+                    time.sleep(0.005)
+            times.append(time.perf_counter() - started)
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=15)
+    return statistics.median(times)
+
+
 def pending_ids(db: Path, limit: int) -> list[str]:
     """The oldest requests still waiting for a checker, read through the mock's own store."""
     store = open_store(MockConfig(db=str(db)))
@@ -289,6 +314,7 @@ class Figures:
     """One server's figures in this run."""
 
     startup_s: float | None = None
+    bare_flask_startup_s: float | None = None  # the floor: bench/bare_flask_app.py under gunicorn
     create: Load | None = None
     approve: Load | None = None
     listing: Load | None = None
@@ -298,7 +324,7 @@ class Figures:
 
 def measure_mock(workdir: Path, serve_args: list[str], work: Workload, generate: Callable[..., Load],
                  seconds: float) -> Figures:
-    figures = Figures(startup_s=mock_startup(workdir, serve_args))
+    figures = Figures(startup_s=mock_startup(workdir, serve_args), bare_flask_startup_s=bare_flask_startup(workdir))
     served = start_served(workdir, *serve_args, db="state.db", preexec_fn=die_with_parent)
     try:
         generate(served.base_url, "POST", work.create_path, work.maker, work.body, 1.0)  # warm-up
@@ -360,6 +386,7 @@ def report(mock: Figures, prism: Figures | None, prism_why: str | None, before: 
           + (f"; prism {prism.memory}" if prism else ""))
     print(f"  start-up to the first answer: mock {mock.startup_s * 1000:.0f} ms (median of 3)"
           + (f", before {before.startup_s * 1000:.0f} ms" if before else "")
+          + f", a bare Flask app under gunicorn {mock.bare_flask_startup_s * 1000:.0f} ms (the floor of a Flask mock)"
           + (f", prism {prism.startup_s * 1000:.0f} ms" if prism else ""))
     for note in mock.notes:
         print(f"  note: {note}")
