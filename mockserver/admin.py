@@ -12,6 +12,7 @@ import yaml
 from flask import Blueprint, Response, g, request
 
 from .errors import ApiError
+from .masking import masked
 from .preload import load_configured
 from .state import mock_state
 from .store import StoredEvent
@@ -46,7 +47,12 @@ def reset() -> Any:
 def journal() -> Any:
     p = g.checked.params
     with mock_state().store.read() as reader:
-        return {"entries": reader.list_journal(p.get("limit", 100), p.get("path"))}
+        entries = reader.list_journal(p.get("limit", 100), p.get("path"))
+    for entry in entries:  # bodies are stored as sent and masked here, once parsed (masking.py)
+        for key in ("body", "responseBody"):
+            if key in entry:
+                entry[key] = masked(entry[key])
+    return {"entries": entries}
 
 
 def event_view(stored: StoredEvent, deliveries: list[dict[str, Any]]) -> dict[str, Any]:

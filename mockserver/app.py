@@ -22,6 +22,7 @@ from .admin import ADMIN_DOCUMENT
 from .errors import ADMIN, LEGACY, WORKFLOW, ApiError, family_of_path, render
 from .identity import Directory
 from .journal import JournalBuffer
+from .masking import masked_headers, masked_text
 from .preload import load_configured
 from capillary_contract.types import load_types
 from .state import EXTENSION, MockState, mock_state
@@ -42,9 +43,6 @@ ADMIN_PREFIX = "/__admin/"
 ADMIN_TOKEN_HEADER = "X-Mock-Admin-Token"
 ADMIN_TOKEN_COOKIE = "mockserver_admin_token"
 OPEN_ADMIN_ENDPOINTS = ("adminHealth",)  # probes and start-up waits need no token
-SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-cap-ui-auth-token",
-                            ADMIN_TOKEN_HEADER.lower()})
-MASK = "***"
 JOURNAL_BODY_LIMIT = 64 * 1024
 
 
@@ -260,65 +258,18 @@ def _journal(state: MockState, response: Response) -> None:
         raw = request.get_data(cache=True) if request.content_length else b""
     except HTTPException:  # the body was refused (too large): journal without it
         raw = b""
-    headers = {k: (MASK if k.lower() in SECRET_HEADERS else v) for k, v in request.headers.items()}
     entry = {"time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
              "method": request.method, "path": request.path, "query": request.query_string.decode("latin-1"),
-             "headers": headers, "body": _journal_body(raw) if raw else None,
+             "headers": masked_headers(dict(request.headers.items())),
+             "body": masked_text(raw.decode("utf-8", "replace"), JOURNAL_BODY_LIMIT) if raw else None,
              "status": response.status_code, "durationMs": round((time.perf_counter() - g.get("started", 0)) * 1000, 3),
              "responseBody": _journal_answer(response)}
     state.journal.add(entry)
 
 
 def _journal_answer(response: Response) -> str | None:
-    """The answer's body as journalled (a debugging aid): JSON with the wrapped call's secret headers
-    masked as in the request's body, other text as sent; cut at the same limit."""
+    """The answer's body as journalled (a debugging aid), stored like the request's (masking.py)."""
     if response.is_streamed or response.direct_passthrough:
         return None
     raw = response.get_data()
-    if not raw:
-        return None
-    if response.mimetype == "application/json":
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            body = None
-        if _has_secret_headers(body):
-            return json.dumps(_masked(body), ensure_ascii=False)[:JOURNAL_BODY_LIMIT]
-    return raw[:JOURNAL_BODY_LIMIT].decode("utf-8", "replace")
-
-
-def _journal_body(raw: bytes) -> str:
-    """The body as journalled: the wrapped call's own secret headers (`headers.Authorization` of an
-    IntouchAPITask-Payload, at any depth) masked like the request's."""
-    checked = g.get("checked")
-    body = checked.body if checked is not None else None
-    if _has_secret_headers(body):
-        text = json.dumps(_masked(body), ensure_ascii=False)
-    else:
-        text = raw.decode("utf-8", "replace")
-    return text[:JOURNAL_BODY_LIMIT]
-
-
-def _has_secret_headers(value: Any) -> bool:
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            headers = node.get("headers")
-            if isinstance(headers, dict) and any(str(k).lower() in SECRET_HEADERS for k in headers):
-                return True
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return False
-
-
-def _masked(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_masked(v) for v in value]
-    if not isinstance(value, dict):
-        return value
-    out = {k: _masked(v) for k, v in value.items()}
-    if isinstance(out.get("headers"), dict):
-        out["headers"] = {k: (MASK if str(k).lower() in SECRET_HEADERS else v) for k, v in out["headers"].items()}
-    return out
+    return masked_text(raw.decode("utf-8", "replace"), JOURNAL_BODY_LIMIT) if raw else None

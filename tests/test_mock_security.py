@@ -124,6 +124,28 @@ def test_journal_masks_every_secret_header(client: Client) -> None:
     assert stored["details"]["IntouchAPITask-Payload"]["headers"]["Authorization"] == "Basic d3JhcHBlZDpzZWNyZXQ="
 
 
+@pytest.mark.parametrize("padding", [10, 70_000])  # a body journalled whole, and one cut at 64 KiB
+def test_journal_masks_the_wrapped_call_of_a_refused_body(client: Client, padding: int) -> None:
+    body = body_for("GOODWILL-POINTS")
+    call_of(body)["headers"] = {"Authorization": "Basic d3JhcHBlZDpzZWNyZXQ="}
+    body["unexpected"] = "x" * padding  # refused by the contract, journalled all the same
+    answer = client.create("GOODWILL-POINTS", body)
+    assert answer.status_code == 400, answer.text
+    (entry,) = [e for e in client.admin("GET", "journal").json()["entries"] if e["method"] == "POST"]
+    assert entry["status"] == 400
+    assert "d3JhcHBlZDpzZWNyZXQ=" not in json.dumps(entry) and "***" in json.dumps(entry["body"])
+
+
+def test_journal_shows_a_body_nested_too_deep_to_parse_as_text(client: Client) -> None:
+    answer = client.session.post(f"{client.base_url}{BASE}/GOODWILL-POINTS", data=b"[" * 200_000, timeout=30,
+                                 headers={**auth("maker"), "Content-Type": "application/json"})
+    assert answer.status_code == 400, answer.text
+    listed = client.admin("GET", "journal")
+    assert listed.status_code == 200, listed.text
+    (entry,) = [e for e in listed.json()["entries"] if e["method"] == "POST"]
+    assert entry["body"] == "[" * 64 * 1024  # as sent, cut at the journal's limit
+
+
 def test_journal_keeps_error_answers_as_sent(client: Client) -> None:
     refused = client.create("GOODWILL-POINTS", {"payload": {}})
     assert refused.status_code == 400

@@ -55,7 +55,7 @@ def journal_entry(r: Mapping[str, Any]) -> dict[str, Any]:
         if r[column] is not None:
             try:
                 entry[key] = json.loads(r[column])
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
                 entry[key] = r[column]
     return entry
 
