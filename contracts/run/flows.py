@@ -65,8 +65,13 @@ class Bodies:
         return self._drawn[url_name]
 
 
+class _Enough(BaseException):
+    """Ends a draw once it has its values (a BaseException: Hypothesis passes it through, as StopRun)."""
+
+
 def _draw(strategy: Any, seed: int, n: int, exclude: Any) -> list[Any]:
-    """`n` distinct values of `strategy`, the same ones for the same seed."""
+    """`n` distinct values of `strategy`, the same ones for the same seed (from at most 5n draws; the
+    draw stops at the n-th, since each draw of a create body costs tens of milliseconds)."""
     from hypothesis import HealthCheck, Phase, given, settings, seed as seeded
 
     out: list[Any] = []
@@ -76,10 +81,15 @@ def _draw(strategy: Any, seed: int, n: int, exclude: Any) -> list[Any]:
               suppress_health_check=list(HealthCheck))
     @given(strategy)
     def collect(value: Any) -> None:
-        if len(out) < n and value != exclude and value not in out:
+        if value != exclude and value not in out:
             out.append(value)
+        if len(out) >= n:
+            raise _Enough()
 
-    collect()
+    try:
+        collect()
+    except _Enough:
+        pass
     return out
 
 
