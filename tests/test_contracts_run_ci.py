@@ -27,7 +27,7 @@ from contracts.run.reproduction import BodyFiles, exchange_of, script
 from contracts.run.runner import EXIT_INTERNAL, EXIT_OK, EXIT_UNUSABLE, EXIT_VIOLATIONS, RunOptions, run
 from mockserver.config import MockConfig
 from mockserver.testing import serve_in_thread
-from test_contracts_run import CHECKER, MAKER, V2, _APP, breaking, json_answer, second_approval
+from test_contracts_run import CHECKER, MAKER, V2, _APP, accept_invalid_body, breaking, json_answer, second_approval
 
 BIN = Path(sys.executable).parent
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -307,11 +307,13 @@ def test_max_time_stops_the_run_with_a_verdict(tmp_path):
     assert _junit(tmp_path).find(".//testcase") is not None
 
 
-def test_sigterm_leaves_partial_reports(tmp_path):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_sigterm_leaves_partial_reports(tmp_path, workers):
+    """With forked workers too: each hands back what it found when the parent halts it."""
     with Mock(tmp_path) as mock:
         proc = subprocess.Popen([str(BIN / "contracts"), "run", "--base-url", mock.base_url, "--phases", "fuzz",
                                  "--max-examples", "1000", "--report", str(tmp_path / "r.json"),
-                                 "--junit-xml", str(tmp_path / "junit.xml")],
+                                 "--junit-xml", str(tmp_path / "junit.xml"), "--workers", workers],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             for line in proc.stderr:  # bounded: the run prints a heartbeat at least every 5 s
@@ -326,6 +328,24 @@ def test_sigterm_leaves_partial_reports(tmp_path):
     assert report["stopped"] == "interrupted by SIGTERM" and report["cases"] > 0
     assert proc.returncode == EXIT_UNUSABLE
     assert _junit(tmp_path).find(".//testcase") is not None
+
+
+def test_forked_workers_report_what_one_process_reports(tmp_path):
+    """--workers 2 sends the same cases as one process (the same seed: each job draws its own) and the
+    run's report holds every job's findings, test cases and coverage counts."""
+    reports = {}
+    for workers in (1, 2):
+        with Mock(tmp_path / str(workers), accept_invalid_body) as mock:
+            code, reports[workers], _ = _run(mock, tmp_path / str(workers), phases="fuzz", max_examples=4,
+                                             workers=workers)
+        assert code == EXIT_VIOLATIONS
+    one, two = reports[1], reports[2]
+    assert two["workers"] == 2 and two["phases"]["fuzz"]["cases"] == one["phases"]["fuzz"]["cases"] > 0
+    assert two["testcases"] == one["testcases"]
+    assert {(f["check"], f["operation"]) for f in two["failures"]} == {(f["check"], f["operation"]) for f in one["failures"]}
+    assert two["findingCount"] == one["findingCount"]
+    statuses = [r["coverage"]["dimensions"]["statuses"] for r in (one, two)]
+    assert statuses[0]["reached"] == statuses[1]["reached"] > 0
 
 
 def test_exclude_keeps_requests_away_from_those_operations(tmp_path):

@@ -247,6 +247,13 @@ class Coverage:
             for key, n in counts:
                 self.counts[key] += n
 
+    def take_counts(self) -> list[tuple[tuple[str, tuple[Any, ...]], int]]:
+        """The counts so far, handed over (a forked worker's, after each job) and cleared."""
+        with self._lock:
+            taken = list(self.counts.items())
+            self.counts.clear()
+        return taken
+
     def cannot_reach(self, dimension: str, key: tuple[Any, ...], why: str) -> None:
         self.unreached.setdefault((dimension, key), why)
 

@@ -7,7 +7,8 @@ caller), and the safety rule (no approvals against a shared target unless allowe
 """
 from __future__ import annotations
 
-from typing import Any
+import threading
+from typing import Any, Callable
 
 import requests
 from hypothesis import HealthCheck, Phase, given, seed, settings
@@ -26,10 +27,14 @@ from capillary_contract.strategies import openapi_schema
 
 from . import checks as domain
 from .context import RunContext
+from .coverage import Coverage
 from .findings import Finding
 from .identities import Identity
+from .pipeline import Pipeline
+from .report import Report, StopRun
 from .reproduction import exchange_of
 from .spec import fuzzed_operations, is_create, is_decide, operation_id
+from .transport import DEFAULT_TIMEOUT
 
 PHASE = "fuzz"
 BASE_CHECKS = [not_a_server_error, st_checks.status_code_conformance, st_checks.content_type_conformance,
@@ -101,7 +106,7 @@ def _make_safe(ctx: RunContext, op_id: str, case: Any) -> None:
             inner["actionDecision"] = REJECTED
 
 
-def _fuzz_one(ctx: RunContext, op: Any, mode: GenerationMode) -> None:
+def _fuzz_one(ctx: RunContext, op: Any, mode: GenerationMode, sender: Pipeline, halt: Any) -> None:
     op_id = operation_id(op)
     who = _identity(ctx, op_id)
     fixed = {ORG_HEADER: who.org} if any(p.name == ORG_HEADER for p in op.headers) else None
@@ -118,8 +123,13 @@ def _fuzz_one(ctx: RunContext, op: Any, mode: GenerationMode) -> None:
     @given(case=strategy)
     def run(case: Any) -> None:
         ctx.report.check_budget()
+        if halt.is_set():
+            raise StopRun("halted")
         _make_safe(ctx, op_id, case)
         _drop_transport_headers(case)
+        sender.submit(lambda: send_and_judge(case))
+
+    def send_and_judge(case: Any) -> None:  # in the sender's thread, while the next case is drawn
         try:
             response = case.call(ctx.base_url, session=ctx.session(), headers=who.headers)
         except requests.RequestException as exc:
@@ -167,68 +177,135 @@ def _remember_created(ctx: RunContext, op_id: str, response: Any) -> None:
             ctx.remember(data["requestId"], url_name, None)
 
 
-_FORKED: RunContext | None = None  # the run's context, inherited by forked workers
+def _fuzz_all(ctx: RunContext, jobs: list[tuple[Any, GenerationMode]], halt: Any) -> None:
+    """Fuzz the operations in turn, each case sent one behind the generation of the next; `halt` set
+    (a signal reached the run) ends it at the next case."""
+    sender = Pipeline()
+    finished = False
+    try:
+        for op, mode in jobs:
+            _fuzz_one(ctx, op, mode, sender, halt)
+        finished = True
+    finally:  # stopped early (a limit, a signal): only the case on the wire ends
+        sender.close(finish=finished, timeout=None if finished else STOP_WAIT)
+
+
+# How long a stopped fuzzer may take to hand back what it found: the case on the wire (one request's
+# time-out) and the case being drawn.
+STOP_WAIT = DEFAULT_TIMEOUT + 5.0
+
+
+def _in_background(work: Callable[[], None], halt: threading.Event) -> None:
+    """Run `work` in a thread and wait for it. A signal (SIGINT, SIGTERM) then lands in this wait and
+    never inside Hypothesis's engine, which would turn an exception raised in its own code into a
+    FlakyStrategyDefinition; the work is halted at its next case, and the signal goes on up."""
+    outcome: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            work()
+        except BaseException as exc:  # raised again in the waiting thread
+            outcome.append(exc)
+
+    thread = threading.Thread(target=target, name="fuzz", daemon=True)
+    thread.start()
+    try:
+        thread.join()
+    except BaseException:
+        halt.set()
+        thread.join(STOP_WAIT)
+        raise
+    if outcome:
+        raise outcome[0]
+
+
+# -- forked workers ------------------------------------------------------------------------------
+# What forked workers inherit: the run's context, its operations by label, the halt event, and a fresh
+# Coverage that each worker fills with its own exchanges across its jobs (and hands over after each).
+_FORKED: tuple[RunContext, dict[str, tuple[Any, GenerationMode]], Any, Coverage | None] | None = None
 
 
 def _worker_start() -> None:
-    """Forked workers leave SIGINT and SIGTERM to the parent, which stops the pool and reports."""
+    """Forked workers leave SIGINT to the parent, which halts them and takes what they found."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _worker(jobs: list[str]) -> tuple[dict[str, Any], dict[str, str], list[Any]]:
-    """In a forked process: fuzz some operations, hand back the report, case count, created ids and the
-    coverage counts (its own sessions, so they count into its own Coverage)."""
+def _worker(key: str) -> tuple[dict[str, Any], dict[str, str], list[Any]]:
+    """In a forked process: fuzz one operation in one mode and hand back its report, the ids it created
+    and its coverage counts (its own sessions count into the worker's own Coverage)."""
     import dataclasses
-    import threading
 
-    from .coverage import Coverage
-
-    from .report import Report, StopRun
-
-    parent = _FORKED
-    assert parent is not None
+    assert _FORKED is not None
+    parent, ops, halt, counted = _FORKED
     report = Report(stream=parent.report.stream, live=False, files=parent.report.files,
                     type_names=parent.report.type_names)
     report.lines, report.quiet = parent.report.lines, parent.report.quiet
     report.max_failures, report.deadline = parent.report.max_failures, parent.report.deadline
     report.started = parent.report.started
-    counted = Coverage(parent.contract, parent.cast.known) if parent.coverage is not None else None
     ctx = dataclasses.replace(parent, report=report, created={}, trajectories={}, sent={}, coverage=counted,
                               _local=threading.local())
-    ops = {(label_of(op, mode)): (op, mode) for op, mode in _jobs(ctx, quiet=True)}
     try:
-        for key in jobs:
-            _fuzz_one(ctx, *ops[key])
+        if not halt.is_set():
+            _fuzz_all(ctx, [ops[key]], halt)
     except StopRun:
         pass
-    return report.handover(), ctx.created, list(counted.counts.items()) if counted is not None else []
+    return report.handover(), ctx.created, counted.take_counts() if counted is not None else []
+
+
+def _take(ctx: RunContext, handed: tuple[dict[str, Any], dict[str, str], list[Any]]) -> None:
+    report, created, counts = handed
+    ctx.report.merge(report, PHASE)
+    if ctx.coverage is not None:
+        ctx.coverage.merge(counts)
+    for request_id, url_name in created.items():
+        ctx.remember(request_id, url_name, None)
+
+
+def _fuzz_forked(ctx: RunContext, jobs: list[tuple[Any, GenerationMode]]) -> None:
+    """N forked processes take the jobs one at a time; each job's findings join the run's report as it
+    ends, so a run stopped by a limit or a signal still reports every job that finished and, halted at
+    their next case, the ones under way."""
+    global _FORKED
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    forking = multiprocessing.get_context("fork")
+    halt = forking.Event()
+    counted = Coverage(ctx.contract, ctx.cast.known) if ctx.coverage is not None else None
+    _FORKED = (ctx, {label_of(op, mode): (op, mode) for op, mode in jobs}, halt, counted)
+    pool = ProcessPoolExecutor(ctx.workers, mp_context=forking, initializer=_worker_start)
+    try:
+        pending = {pool.submit(_worker, key) for key in _FORKED[1]}
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    _take(ctx, future.result())
+                ctx.report.check_budget()
+        except BaseException:  # a signal, the budget, a worker that died: take what the others found
+            halt.set()
+            for future in pending:
+                future.cancel()  # the jobs not started yet
+            done, _ = wait(pending, timeout=STOP_WAIT)
+            for future in done:
+                if not future.cancelled() and future.exception() is None:
+                    _take(ctx, future.result())
+            raise
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        _FORKED = None
 
 
 def run_fuzz(ctx: RunContext) -> None:
-    """Fuzz every operation; with --workers N, N forked processes share the operations
-    (Hypothesis is not thread-safe enough to share one process)."""
-    global _FORKED
+    """Fuzz every operation in each mode: in one process, or with --workers N in N forked processes
+    that take the (operation, mode) jobs in turn (Hypothesis is not thread-safe enough to share one
+    process)."""
     jobs = _jobs(ctx)
     if ctx.workers <= 1 or len(jobs) < 2:
-        for op, mode in jobs:
-            _fuzz_one(ctx, op, mode)
-        return
-    import multiprocessing
-
-    keys = [label_of(op, mode) for op, mode in jobs]
-    shares = [keys[i::ctx.workers] for i in range(ctx.workers)]
-    _FORKED = ctx
-    try:
-        with multiprocessing.get_context("fork").Pool(ctx.workers, initializer=_worker_start) as pool:
-            for handed, created, counts in pool.imap_unordered(_worker, [s for s in shares if s]):
-                ctx.report.merge(handed, PHASE)
-                if ctx.coverage is not None:
-                    ctx.coverage.merge(counts)
-                for request_id, url_name in created.items():
-                    ctx.remember(request_id, url_name, None)
-                ctx.report.check_budget()
-    finally:
-        _FORKED = None
+        halt = threading.Event()
+        _in_background(lambda: _fuzz_all(ctx, jobs, halt), halt)
+    else:
+        _fuzz_forked(ctx, jobs)
