@@ -279,6 +279,8 @@ def _finite_float(text: str) -> float:
     return value
 
 
+# One decoder for every body: json.loads given these hooks builds a new decoder (and scanner) per call.
+_STRICT_JSON = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
@@ -286,7 +288,7 @@ def parse_json(raw: bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
     """Parse a body strictly: UTF-8, no NaN/Infinity, bounded numbers and nesting, no lone surrogates."""
     try:
         text = raw.decode("utf-8")
-        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        value = _STRICT_JSON.decode(text)
         if text.count("{") + text.count("[") >= max_depth:  # n brackets nest n + 1 levels at most
             _check_depth(value, max_depth)
         if _SURROGATE_ESCAPE.search(text):  # strict UTF-8 text has none but as \u escapes (D800-DFFF)
