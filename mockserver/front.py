@@ -31,7 +31,7 @@ from .http1 import Refusal, Request, Stream
 log = logging.getLogger("mockserver")
 MAX_CONNECTIONS = 2000    # per process; beyond it new connections are closed at once
 WRITE_TIMEOUT_S = 30.0
-ACCEPT_PAUSE_S = 0.1
+ACCEPT_PAUSE_S = 0.5
 _NOT_FORWARDED = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length"})
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -65,7 +65,8 @@ class Front:
                 conn, _ = sock.accept()
             except (BlockingIOError, InterruptedError):
                 return  # another process took it
-            except OSError:  # out of descriptors, say: stop accepting for a moment
+            except OSError as exc:  # out of descriptors, say: stop accepting for a moment
+                log.warning("cannot accept connections (%s); trying again in %g s", exc.strerror, ACCEPT_PAUSE_S)
                 loop.remove_reader(fd)
                 loop.call_later(ACCEPT_PAUSE_S, loop.add_reader, fd, accept)
                 return

@@ -184,10 +184,15 @@ def _serving_workers(served: ServedMock) -> list[int]:
     deadline = time.monotonic() + 30
     while len(seen) < 2:
         assert time.monotonic() < deadline, seen
-        with _connect(served) as sock:
-            sock.sendall(b"GET /__admin/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            seen.add(_health_pid(sock))
+        seen.add(_pid_answering(served))
     return sorted(seen)
+
+
+def _pid_answering(served: ServedMock) -> int:
+    """The pid of the worker that answers a health check on a new connection."""
+    with _connect(served) as sock:
+        sock.sendall(b"GET /__admin/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        return _health_pid(sock)
 
 
 def test_a_burst_of_connections_is_spread_over_the_workers(served: ServedMock) -> None:
@@ -211,6 +216,34 @@ def test_a_burst_of_connections_is_spread_over_the_workers(served: ServedMock) -
         for sock in sockets:
             sock.close()
     assert all(served_by.count(pid) >= 4 for pid in workers), sorted(served_by.count(pid) for pid in workers)
+
+
+def _few_descriptors() -> None:  # in the served mock's process, before exec
+    import resource
+    resource.setrlimit(resource.RLIMIT_NOFILE, (96, 96))
+
+
+def test_a_mock_out_of_descriptors_serves_again_once_connections_close(tmp_path) -> None:
+    """Past its descriptor limit a worker cannot accept; it pauses accepting instead of spinning
+    on the listening socket, and serves the waiting connections once others have closed."""
+    mock = start_served(tmp_path, "--workers", "1", db="state.db", preexec_fn=_few_descriptors)
+    held = []
+    try:
+        for _ in range(160):  # more than the limit: the last ones wait in the listening queue
+            held.append(_connect(mock, timeout=30))
+        deadline = time.monotonic() + 15
+        while "cannot accept connections (Too many open files)" not in mock.log.read_text():
+            assert time.monotonic() < deadline, "the worker never ran out of descriptors"
+            time.sleep(0.05)
+        for sock in held[:150]:
+            sock.close()
+        last = held[-1]  # accepted only once descriptors were free again
+        last.sendall(b"GET /__admin/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert _health_pid(last) == _pid_answering(mock)
+    finally:
+        for sock in held:
+            sock.close()
+        stop_served(mock)
 
 
 # -- 3: head bombs ------------------------------------------------------------------------------------
