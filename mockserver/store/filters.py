@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .base import ListQuery, LogQuery, RecordQuery
-from .rows import SORT_COLUMNS
+from .rows import NULLABLE_SORT_COLUMNS, SORT_COLUMNS
 
 # (column, key, value) -> (SQL with `?` marks, its arguments): JSON member `key` of `column` equals `value`.
 MemberEquals = Callable[[str, str, Any], tuple[str, list[Any]]]
@@ -78,10 +78,14 @@ def request_filters(dialect: Dialect, q: ListQuery) -> Where:
 
 
 def request_order(dialect: Dialect, q: ListQuery) -> str:
-    """The contract's order: by `sortBy` (startDate without one, so the newest first), then by insertion."""
+    """The contract's order: by `sortBy` (startDate without one, so the newest first), then by insertion;
+    requests without the column (no end yet) last. Only a nullable column gets the `IS NULL` term: on
+    start_time it sorted nothing, yet kept the (org_id, start_time) index from giving the order, so
+    each page sorted the whole organisation (14 ms a page at 20,000 requests, 0.04 ms without it)."""
     direction = "ASC" if q.sort_order == "asc" else "DESC"
     column = SORT_COLUMNS[q.sort_by or "startDate"]
-    return f"{column} IS NULL, {column}{dialect.binary_text} {direction}, seq {direction}"
+    nulls_last = f"{column} IS NULL, " if column in NULLABLE_SORT_COLUMNS else ""
+    return f"{nulls_last}{column}{dialect.binary_text} {direction}, seq {direction}"
 
 
 def record_filters(dialect: Dialect, q: RecordQuery) -> Where:

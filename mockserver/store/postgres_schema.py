@@ -146,8 +146,10 @@ INSERT INTO sequences (name, last)
 
 # Version 3: the journal keeps each answer's body too (a debugging aid; NULL for older rows).
 _V3 = "ALTER TABLE journal ADD COLUMN response text;"
+# The default list order (store/filters.py, request_order) read from an index, not sorted per page.
+_V4 = 'CREATE INDEX requests_by_start ON requests (org_id, start_time COLLATE "C", seq);'
 
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), (2, _V2), (3, _V3))
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), (2, _V2), (3, _V3), (4, _V4))
 LATEST = MIGRATIONS[-1][0]
 
 # What POST /__admin/reset empties (subscriptions other than the startup ones are removed too).

@@ -16,6 +16,7 @@ LEASE = "dispatcher"
 # Delivery states as webhooks/policy.py names them; the queries need two of them.
 DELIVERY_PENDING, DELIVERY_DELIVERED = "pending", "delivered"
 SORT_COLUMNS = {"startDate": "start_time", "endDate": "end_time"}
+NULLABLE_SORT_COLUMNS = frozenset({"end_time"})  # a request still waiting has no end (start_time is NOT NULL)
 
 
 def dumps(value: Any) -> str:
