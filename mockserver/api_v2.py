@@ -23,7 +23,7 @@ from capillary_contract.types import by_any_name
 from .simulator import TIMEOUT, CallContext, Forced, chained, forced, simulate
 from .state import EXTENSION, MockState, mock_state
 from .store import ListQuery, StoredRequest, Transaction
-from .waiting import may_wait
+from .waiting import hand_over
 from capillary_contract.lifecycle import APPROVE, APPROVED, PENDING, AUTO, CREATE, NEW, REJECT, TERMINAL, NoTransition, StepInputs, apply, transition
 
 bp = Blueprint("workflow", __name__)
@@ -116,7 +116,6 @@ def _auto_approve(state: MockState, document: dict[str, Any], rtype: Any, org_id
     return document
 
 
-@may_wait  # a forced latency or timeout, or a chained call, holds the approval
 def decide_request() -> Any:
     state, checked = mock_state(), g.checked
     rtype = _request_type(state)
@@ -147,6 +146,8 @@ def decide_request() -> Any:
         if token is None:
             raise _decided_elsewhere(stored)
         fault = _forced_outcome(tx, rtype.url_name)
+        if _waits(state, fault):
+            hand_over()  # inline on the front's loop, the claim and the fault are rolled back here
     try:
         with state.claims.kept(token):
             return {"data": _approve(state, stored, token, step, decision, user.user_id, rtype, fault)}
@@ -162,6 +163,13 @@ def _decided_elsewhere(stored: StoredRequest | None) -> ApiError:
     if stored.state in TERMINAL:
         return ApiError.of(409, DECIDED, "requestId", f"the request is already {stored.document['state']}")
     return ApiError.of(409, DECIDED, "requestId", "a decision on the request is under way")
+
+
+def _waits(state: MockState, force: Forced | None) -> bool:
+    """The approval will hold its request: a latency, a timeout, or a chained call (see `_approve`)."""
+    if force is not None and (force.latency_ms or force.outcome == TIMEOUT):
+        return True
+    return state.config.chain_calls and not (force is not None and force.outcome)
 
 
 def _forced_outcome(tx: Transaction, url_type: str) -> Forced | None:

@@ -30,6 +30,7 @@ from .store import StoreError, StoreFull, open_store
 from .store.claims import ClaimKeeper
 from .ui import QUIET_HEADER
 from .validation import RequestValidator
+from .waiting import WouldWait, answer_handed_over
 
 log = logging.getLogger("mockserver")
 access_log = logging.getLogger("mockserver.access")
@@ -77,6 +78,7 @@ def create_app(config: MockConfig | None = None) -> Flask:
     load_configured(app.extensions[EXTENSION])
     app.before_request(_check_request)
     app.after_request(_finish_response)
+    app.register_error_handler(WouldWait, answer_handed_over)
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(StoreError, _store_error)
     app.register_error_handler(HTTPException, _http_error)
@@ -214,6 +216,8 @@ def _cors(response: Response) -> None:
 
 
 def _finish_response(response: Response) -> Response:
+    if g.get("handed_over"):  # to be run again in a thread (waiting.py): this answer is never sent
+        return response
     state = mock_state()
     if family_of_path(request.path) != ADMIN:
         _cors(response)

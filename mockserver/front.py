@@ -2,9 +2,9 @@
 
 Each gunicorn worker process runs one `Front` (its worker class is `server.FrontWorker`). Reading is the
 loop's job (http1.py: bounded heads and bodies, time-outs), so a slow, idle or huge client holds
-nothing. A complete request that cannot wait runs inline on the loop (about a millisecond); one whose
-view may wait (a `waitFor` long-poll, a fault's latency, a chained call: waiting.py) runs in a pool
-thread and holds only itself, so the others go on serving. Each process accepts one connection per
+nothing. A complete request runs inline on the loop (about a millisecond); one whose view finds it
+would wait (a `waitFor` long-poll, a fault's latency, a chained call) hands itself over before any
+lasting effect and is run again in a pool thread, where it holds only itself (waiting.py). Each process accepts one connection per
 wake-up, so that a burst of connections spreads over the worker processes. Every answer the front
 writes itself (malformed HTTP, a head or body too large or too slow) is in the error envelope of the
 API whose path was called, like the app's own refusals, and never names a Python exception.
@@ -27,6 +27,7 @@ from . import http1
 from .config import APP_THREADS
 from .errors import ApiError, family_of_path, render
 from .http1 import Refusal, Request, Stream
+from .waiting import INLINE, handed_over
 
 log = logging.getLogger("mockserver")
 MAX_CONNECTIONS = 2000    # per process; beyond it new connections are closed at once
@@ -124,11 +125,13 @@ class Front:
             if request is None:
                 return False
             environ = environ_for(request, writer)
+            status, headers, body = "", [], b""
             if self.runs_inline(environ):
+                environ[INLINE] = True
                 status, headers, body = self._call_app(environ)
-            else:
+            if not status or handed_over(headers):  # it may wait: in a thread, from the start
                 status, headers, body = await asyncio.get_running_loop().run_in_executor(
-                    self.pool, self._call_app, environ)
+                    self.pool, self._call_app, environ_for(request, writer))
             keep_alive = request.keep_alive and not self.stopping
             await self._write(writer, status, headers, b"" if request.method == "HEAD" else body, keep_alive,
                               head_only=request.method == "HEAD")

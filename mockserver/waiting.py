@@ -1,40 +1,46 @@
-"""Which requests may wait, so the front gives them a thread and runs every other one inline.
+"""Requests that may wait are run in a thread; every other one inline on the front's loop.
 
-A request that cannot wait (most are a validation and one SQLite transaction, about a
-millisecond) is cheapest run on the front's own loop: handing it to a thread and back cost
-a third of create throughput. A view that may wait (a `waitFor` long-poll, a decision whose
-forced latency or chained call holds it) is marked `@may_wait`, and a store that waits on the
-network (PostgreSQL) makes every request go to a thread, so a waiting request holds only itself.
+Most requests are a validation and one SQLite transaction, about a millisecond: they are cheapest
+run on the front's own loop (handing each to a thread and back cost a third of create throughput).
+A few may wait: a `waitFor` long-poll, an approval held by a fault's latency or a timeout, a
+chained call. Running inline, such a view calls `hand_over()` as soon as it knows it would wait,
+before any lasting effect (inside its transaction, which the raise rolls back); the app answers
+with a marker the front recognises (`handed_over`), and the front runs the request again from
+the start in a pool thread, where the wait holds only itself. A store that waits on the network
+(PostgreSQL) has every request run in a thread.
 """
 from __future__ import annotations
 
 from typing import Any, Callable
 
-from werkzeug.exceptions import HTTPException
+from flask import Response, g, request
 
-WAITS = "mockserver_may_wait"
+INLINE = "mockserver.inline"           # environ key: this request runs on the front's loop
+HANDED_OVER = "X-Mock-Handed-Over"    # the marker header of the answer the front does not send
 
 
-def may_wait(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Marks a view that may hold its request (sleep, poll, call out): it runs in a thread."""
-    setattr(view, WAITS, True)
-    return view
+class WouldWait(Exception):
+    """Raised by `hand_over()`: the request is to be run again in a thread."""
+
+
+def hand_over() -> None:
+    """Call where a view is about to wait: inline, it stops here; in a thread, it goes on."""
+    if request.environ.get(INLINE):
+        raise WouldWait
+
+
+def answer_handed_over(error: WouldWait) -> Response:
+    """The app's answer to `WouldWait` (an error handler): the marker, nothing journalled."""
+    g.handed_over = True
+    return Response(status=503, headers={HANDED_OVER: "1"})
+
+
+def handed_over(headers: list[tuple[str, str]]) -> bool:
+    return any(name == HANDED_OVER for name, _ in headers)
 
 
 def inline_predicate(app: Any) -> Callable[[dict[str, Any]], bool]:
-    """`runs_inline(environ)`: True when the request's view cannot wait and its store does not
-    wait on the network. A request no route takes (a 404 or 405) cannot wait either."""
+    """`runs_inline(environ)`: every request, unless the store waits on the network."""
     if app.extensions["mockserver"].store.waits_on_network:
         return lambda environ: False
-    url_map, views = app.url_map, app.view_functions
-
-    def runs_inline(environ: dict[str, Any]) -> bool:
-        try:
-            endpoint, _ = url_map.bind_to_environ(environ).match()
-        except HTTPException:
-            return True
-        except Exception:  # noqa: BLE001 - an odd environ: the app answers it, in a thread to be safe
-            return False
-        return not getattr(views.get(endpoint), WAITS, False)
-
-    return runs_inline
+    return lambda environ: True

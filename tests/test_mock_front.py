@@ -165,6 +165,12 @@ def test_a_slow_approval_does_not_hold_creates_on_its_worker(tmp_path) -> None:
         assert approval == []  # the creates were answered while the approval still waited
         thread.join(timeout=30)
         assert approval[0].status_code == 200, approval[0].text
+        # Handed over from the loop to a thread, the approval still ran once: one journal entry, one event.
+        journal = requests.get(mock.base_url + "/__admin/journal", timeout=10).json()["entries"]
+        assert [e["status"] for e in journal if e["method"] == "PUT"] == [200]
+        events = requests.get(mock.base_url + "/__admin/events", params={"requestId": created["requestId"]},
+                              timeout=10).json()["events"]
+        assert len(events) == 2  # created, approved
     finally:
         stop_served(mock)
 

@@ -14,7 +14,7 @@ from flask import Flask, g
 from ..admin import event_view
 from ..state import mock_state
 from ..store import Store
-from ..waiting import may_wait
+from ..waiting import hand_over
 
 ENDPOINT = "adminEvents"
 DEFAULT_TIMEOUT_S = 5.0
@@ -25,12 +25,12 @@ def install(app: Flask) -> None:
     app.add_url_rule("/__admin/events", endpoint=ENDPOINT, view_func=events, methods=["GET"])
 
 
-@may_wait  # `waitFor` polls until the events are delivered
 def events() -> Any:
     params, store = g.checked.params, mock_state().store
     request_id, wait_for = params.get("requestId"), params.get("waitFor")
     answer: dict[str, Any] = {}
     if wait_for:
+        hand_over()  # the poll waits: not on the front's loop
         answer["timedOut"] = not _wait(store, wait_for, request_id, float(params.get("timeout", DEFAULT_TIMEOUT_S)))
     with store.read() as reader:
         stored = reader.list_events(request_id)
