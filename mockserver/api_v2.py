@@ -151,9 +151,10 @@ def decide_request() -> Any:
     try:
         with state.claims.kept(token):
             return {"data": _approve(state, stored, token, step, decision, user.user_id, rtype, fault)}
-    finally:  # a no-op once the decision is finished (the finish clears the claim)
+    except BaseException:  # a finished decision cleared its claim in the same write; an unfinished one frees it
         with state.store.transaction() as tx:
             tx.release_claim(request_id, token)
+        raise
 
 
 def _decided_elsewhere(stored: StoredRequest | None) -> ApiError:
