@@ -330,6 +330,27 @@ def test_sigterm_leaves_partial_reports(tmp_path, workers):
     assert _junit(tmp_path).find(".//testcase") is not None
 
 
+def test_sigterm_to_the_process_group_keeps_what_the_workers_found(tmp_path):
+    """A CI job's time-out signals every process of the run: the forked workers hand back their jobs'
+    findings and cases too, instead of dying with them."""
+    with Mock(tmp_path) as mock:
+        proc = subprocess.Popen([str(BIN / "contracts"), "run", "--base-url", mock.base_url, "--phases", "fuzz",
+                                 "--max-examples", "1000", "--report", str(tmp_path / "r.json"), "--workers", "2"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        try:
+            for line in proc.stderr:  # bounded: the run prints a heartbeat at least every 5 s
+                if line.startswith("progress:") and "fuzz:" in line:
+                    break
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["stopped"] == "interrupted by SIGTERM" and report["phases"]["fuzz"]["cases"] > 0
+    assert proc.returncode == EXIT_UNUSABLE
+
+
 def test_forked_workers_report_what_one_process_reports(tmp_path):
     """--workers 2 sends the same cases as one process (the same seed: each job draws its own) and the
     run's report holds every job's findings, test cases and coverage counts."""

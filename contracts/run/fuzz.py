@@ -226,11 +226,21 @@ _FORKED: tuple[RunContext, dict[str, tuple[Any, GenerationMode]], Any, Coverage 
 
 
 def _worker_start() -> None:
-    """Forked workers leave SIGINT to the parent, which halts them and takes what they found."""
+    """Forked workers leave SIGINT to the parent, which halts them and takes what they found. A SIGTERM
+    that reaches a worker too (sent to the whole process group, as a CI job's time-out does) halts every
+    worker the same way, so each hands back what its job found; the worker ends within STOP_WAIT anyway."""
     import signal
 
+    assert _FORKED is not None
+    halt = _FORKED[2]
+
+    def halted(signum: int, frame: Any) -> None:
+        halt.set()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends it at once
+        signal.alarm(int(STOP_WAIT) + 1)  # SIGALRM's default action ends the process
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, halted)
 
 
 def _worker(key: str) -> tuple[dict[str, Any], dict[str, str], list[Any]]:
@@ -285,6 +295,9 @@ def _fuzz_forked(ctx: RunContext, jobs: list[tuple[Any, GenerationMode]]) -> Non
                 for future in done:
                     _take(ctx, future.result())
                 ctx.report.check_budget()
+            if halt.is_set():  # a worker alone was sent SIGTERM: the jobs after it did not run
+                ctx.report.stopped = ctx.report.stopped or "a fuzz worker was sent SIGTERM"
+                raise StopRun(ctx.report.stopped)
         except BaseException:  # a signal, the budget, a worker that died: take what the others found
             halt.set()
             for future in pending:
