@@ -6,7 +6,6 @@ handlers only play the workflow: the transition table, the simulator, the store.
 from __future__ import annotations
 
 import os
-import random
 import threading
 import time
 import uuid
@@ -63,7 +62,7 @@ def unknown_type(requestType: str) -> Any:
     raise ApiError.of(400, UNKNOWN_TYPE, "requestType", hint or "not one of the supported types")
 
 
-_node = (-1, 0)  # (pid, node) of the process that chose the node
+_node = (-1, 0, 0)  # (pid, node, clock sequence) of the process that chose them
 _id_lock = threading.Lock()  # uuid1's own "last timestamp" is not thread-safe
 
 
@@ -71,12 +70,16 @@ def new_request_id() -> str:
     """A version-1 UUID, as Capillary's request ids are, without libuuid's system-wide clock file
     (its lock and write took ~20 us of each create under load). Each process takes a random
     node (multicast bit set, as RFC 4122 asks of a node that is not a MAC address), so ids of
-    different gunicorn workers never collide; within a process uuid1 keeps them increasing."""
+    different gunicorn workers never collide; within a process uuid1 keeps them increasing. The node
+    and the clock sequence come from os.urandom, not the `random` module: uuid1 drew its clock
+    sequence from the global generator, which Hypothesis reports when a fuzzer in the same process
+    (a test's in-process mock) draws meanwhile."""
     global _node
     with _id_lock:
         if _node[0] != os.getpid():
-            _node = (os.getpid(), random.getrandbits(48) | (1 << 40))
-        return str(uuid.uuid1(node=_node[1]))
+            bits = int.from_bytes(os.urandom(8), "big")
+            _node = (os.getpid(), (bits >> 16) | (1 << 40), bits & 0x3FFF)
+        return str(uuid.uuid1(node=_node[1], clock_seq=_node[2]))
 
 
 def create_request() -> Any:
