@@ -4,8 +4,8 @@ Each gunicorn worker process runs one `Front` (its worker class is `server.Front
 loop's job (http1.py: bounded heads and bodies, time-outs), so a slow, idle or huge client holds
 nothing. A complete request runs inline on the loop (about a millisecond); one whose view finds it
 would wait (a `waitFor` long-poll, a fault's latency, a chained call) hands itself over before any
-lasting effect and is run again in a pool thread, where it holds only itself (waiting.py). Each process accepts one connection per
-wake-up, so that a burst of connections spreads over the worker processes. Every answer the front
+lasting effect and is run again in a pool thread, where it holds only itself (waiting.py). Each
+process accepts one connection per wake-up, so that a burst spreads over the worker processes. Every answer the front
 writes itself (malformed HTTP, a head or body too large or too slow) is in the error envelope of the
 API whose path was called, like the app's own refusals, and never names a Python exception.
 """
@@ -41,10 +41,9 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 class Front:
     """Serves one WSGI app (a mock made by `create_app`) on asyncio streams."""
 
-    def __init__(self, app: WsgiApp, max_body_bytes: int, threads: int = APP_THREADS,
-                 runs_inline: Callable[[dict[str, Any]], bool] = lambda environ: False):
+    def __init__(self, app: WsgiApp, max_body_bytes: int, threads: int = APP_THREADS, inline: bool = False):
         self.app = app
-        self.runs_inline = runs_inline
+        self.inline = inline  # run requests on the loop (those that would wait hand themselves over)
         self.max_body_bytes = max_body_bytes
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="mock-app")
         self.connections: set[asyncio.StreamWriter] = set()
@@ -124,14 +123,15 @@ class Front:
             request = await self._read_request(head, stream, writer)
             if request is None:
                 return False
-            environ = environ_for(request, writer)
-            status, headers, body = "", [], b""
-            if self.runs_inline(environ):
+            answer = None
+            if self.inline:
+                environ = environ_for(request, writer)
                 environ[INLINE] = True
-                status, headers, body = self._call_app(environ)
-            if not status or handed_over(headers):  # it may wait: in a thread, from the start
-                status, headers, body = await asyncio.get_running_loop().run_in_executor(
+                answer = self._call_app(environ)
+            if answer is None or handed_over(answer[1]):  # it may wait: in a thread, from the start
+                answer = await asyncio.get_running_loop().run_in_executor(
                     self.pool, self._call_app, environ_for(request, writer))
+            status, headers, body = answer
             keep_alive = request.keep_alive and not self.stopping
             await self._write(writer, status, headers, b"" if request.method == "HEAD" else body, keep_alive,
                               head_only=request.method == "HEAD")

@@ -31,7 +31,7 @@ ON_EXIT: list[Callable[[MockConfig, Any], None]] = [stop_webhook_dispatcher]  # 
 
 
 class MockApplication(BaseApplication):
-    def __init__(self, config: MockConfig, options: dict[str, Any], load_lock: str | None = None):
+    def __init__(self, config: MockConfig, options: dict[str, Any], load_lock: str):
         self.mock_config = config
         self.options = options
         self.load_lock = load_lock
@@ -80,9 +80,9 @@ def run(config: MockConfig, host: str, port: int, workers: int, threads: int) ->
 
 
 @contextlib.contextmanager
-def _held(path: str | None) -> Iterator[None]:
-    """An exclusive lock on the file at `path` (none if None, or where there is no fcntl)."""
-    if path is None or fcntl is None:
+def _held(path: str) -> Iterator[None]:
+    """An exclusive lock on the file at `path` (none where there is no fcntl)."""
+    if fcntl is None:
         yield
         return
     with open(path, "a+b") as lock:
@@ -122,9 +122,9 @@ class FrontWorker(base.Worker):
         import asyncio
 
         from .front import Front  # here, in the worker: gunicorn loads this class in the arbiter too
-        from .waiting import inline_predicate
         state = self.wsgi.extensions["mockserver"]
-        front = Front(self.wsgi, state.config.max_body_bytes, max(self.cfg.threads, 1), inline_predicate(self.wsgi))
+        front = Front(self.wsgi, state.config.max_body_bytes, max(self.cfg.threads, 1),
+                      inline=not state.store.waits_on_network)
         stops = [front.listen(listener.sock) for listener in self.sockets]
         while self.alive:
             self.notify()

@@ -7,11 +7,9 @@ chained call. Running inline, such a view calls `hand_over()` as soon as it know
 before any lasting effect (inside its transaction, which the raise rolls back); the app answers
 with a marker the front recognises (`handed_over`), and the front runs the request again from
 the start in a pool thread, where the wait holds only itself. A store that waits on the network
-(PostgreSQL) has every request run in a thread.
+(PostgreSQL: `Store.waits_on_network`) has every request run in a thread (server.FrontWorker).
 """
 from __future__ import annotations
-
-from typing import Any, Callable
 
 from flask import Response, g, request
 
@@ -38,9 +36,3 @@ def answer_handed_over(error: WouldWait) -> Response:
 def handed_over(headers: list[tuple[str, str]]) -> bool:
     return any(name == HANDED_OVER for name, _ in headers)
 
-
-def inline_predicate(app: Any) -> Callable[[dict[str, Any]], bool]:
-    """`runs_inline(environ)`: every request, unless the store waits on the network."""
-    if app.extensions["mockserver"].store.waits_on_network:
-        return lambda environ: False
-    return lambda environ: True
