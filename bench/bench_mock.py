@@ -37,7 +37,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 
 from capillary_contract.lifecycle import PENDING  # noqa: E402
 import mock_support  # noqa: E402
-from mock_support import ORG, auth, body_for, decision, free_port, start_served, stop_served  # noqa: E402
+from mock_support import ORG, auth, body_for, decision, free_port, start_served, stop_served, wait_healthy  # noqa: E402
 from mockserver.config import MockConfig  # noqa: E402
 from mockserver.store import ListQuery, open_store  # noqa: E402
 from lifetime import die_with_parent, end_with_signals  # noqa: E402
@@ -259,19 +259,15 @@ def bare_flask_startup(workdir: Path, runs: int = 3) -> float:
     times = []
     for _ in range(runs):
         port = free_port()
+        log = workdir / f"bare-flask-{port}.log"
         started = time.perf_counter()
-        process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-                                    "--chdir", str(ROOT / "bench"), "bare_flask_app:app"], cwd=workdir,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                                   preexec_fn=die_with_parent)
+        with log.open("wb") as out:
+            process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "2", "--bind",
+                                        f"127.0.0.1:{port}", "--chdir", str(ROOT / "bench"), "bare_flask_app:app"],
+                                       cwd=workdir, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                       preexec_fn=die_with_parent)
         try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    if requests.get(f"http://127.0.0.1:{port}/__admin/health", timeout=1).status_code == 200:
-                        break
-                except requests.RequestException:
-                    time.sleep(0.005)
+            wait_healthy(f"http://127.0.0.1:{port}", process, log, poll_s=0.005)
             times.append(time.perf_counter() - started)
         finally:
             os.killpg(process.pid, signal.SIGTERM)
