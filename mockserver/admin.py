@@ -12,7 +12,7 @@ import yaml
 from flask import Blueprint, Response, g, request
 
 from .errors import ApiError
-from .masking import masked
+from .masking import MASK, masked
 from .preload import load_configured
 from .state import mock_state
 from .store import StoredEvent
@@ -63,7 +63,7 @@ def event_view(stored: StoredEvent, deliveries: list[dict[str, Any]]) -> dict[st
 
 def _shown(sub: dict[str, Any]) -> dict[str, Any]:
     """A subscription as the admin API shows it: header names, never their values (tokens, keys)."""
-    return {**sub, "headers": {name: "***" for name in sub["headers"]}}
+    return {**sub, "headers": {name: MASK for name in sub["headers"]}}
 
 
 @bp.get("/__admin/subscriptions", endpoint="adminListSubscriptions")
