@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-import jwt
-
 from capillary_contract.requests import BAD_CREDENTIALS, Refusal
 
 from capillary_contract.http import TOKEN_HEADER
@@ -121,6 +119,7 @@ class Directory:
             "sub": user.username, "uid": user.user_id, "org": user.org_id,
             "perms": sorted(user.permissions), "iat": issued, "exp": issued + (ttl_s or self._ttl),
         }
+        import jwt  # PyJWT (and the urllib.request it imports) is ~17 ms of start-up: loaded when first used
         return jwt.encode(claims, self._secret, algorithm="HS256")
 
     def verify_token(self, token: str) -> User | None:
@@ -130,6 +129,7 @@ class Directory:
         """The token's user, or None and what is wrong with the token (for the 401's `detail`)."""
         if token[:7].lower() == "bearer ":
             return None, f"send the token alone in {TOKEN_HEADER}, without 'Bearer '"
+        import jwt  # see issue_token
         try:
             claims = jwt.decode(token, self._secret, algorithms=["HS256"], options={"require": ["exp", "sub"]})
         except jwt.ExpiredSignatureError:
