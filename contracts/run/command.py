@@ -35,8 +35,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     r.add_argument("--webhook-listen", type=int, metavar="PORT",
                    help="receive the target's webhook events on 127.0.0.1:PORT and check them")
     r.add_argument("--workers", type=int, default=RunOptions.workers,
-                   help="forked processes fuzzing operations in parallel (default 2, or 1 on a machine with "
-                        f"one CPU: {RunOptions.workers} here)")
+                   help="forked processes drawing the fuzzer's cases in parallel, which this process sends "
+                        "and judges (default 2, or 1 on a machine with one CPU: "
+                        f"{RunOptions.workers} here)")
     r.add_argument("--phases", default=",".join(PHASES), help="comma list of " + ", ".join(PHASES))
     r.add_argument("--html", metavar="PATH", help="the run's coverage as a self-contained HTML page")
     r.add_argument("--min-coverage", action="append", default=[], metavar="[DIMENSION=]PCT",

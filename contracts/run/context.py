@@ -38,6 +38,7 @@ class RunContext:
     trajectories: dict[str, list[str]] = field(default_factory=dict)
     # requestId -> what the run sent and saw: the wrapped call, the decision message (for the webhook checks)
     sent: dict[str, dict[str, Any]] = field(default_factory=dict)
+    generators: Any = None  # the fuzz phase's case generators when they start with the run (generation.py)
     _local: threading.local = field(default_factory=threading.local)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

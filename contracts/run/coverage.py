@@ -242,18 +242,6 @@ class Coverage:
             with self._lock:
                 self.counts[(dimension, key)] += 1
 
-    def merge(self, counts: Iterable[tuple[tuple[str, tuple[Any, ...]], int]]) -> None:
-        with self._lock:
-            for key, n in counts:
-                self.counts[key] += n
-
-    def take_counts(self) -> list[tuple[tuple[str, tuple[Any, ...]], int]]:
-        """The counts so far, handed over (a forked worker's, after each job) and cleared."""
-        with self._lock:
-            taken = list(self.counts.items())
-            self.counts.clear()
-        return taken
-
     def cannot_reach(self, dimension: str, key: tuple[Any, ...], why: str) -> None:
         self.unreached.setdefault((dimension, key), why)
 

@@ -4,10 +4,14 @@ positive and negative mode, each answer judged by Schemathesis's checks plus our
 The suite adds only what Schemathesis cannot know: who sends each operation (maker or
 checker), the organisation header fixed to the run's org (so a valid case is valid for this
 caller), and the safety rule (no approvals against a shared target unless allowed).
+
+The cases are drawn in generator processes (generation.py) and sent and judged here, in the
+process that holds the run's report, coverage and created requests.
 """
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any, Callable
 
 import requests
@@ -27,11 +31,10 @@ from capillary_contract.strategies import openapi_schema
 
 from . import checks as domain
 from .context import RunContext
-from .coverage import Coverage
 from .findings import Finding
 from .identities import Identity
-from .pipeline import Pipeline
-from .report import Report, StopRun
+from .generation import CASE, STARTED, Generators, fuzz_generators
+from .report import StopRun
 from .reproduction import exchange_of
 from .spec import fuzzed_operations, is_create, is_decide, operation_id
 from .transport import DEFAULT_TIMEOUT
@@ -106,30 +109,53 @@ def _make_safe(ctx: RunContext, op_id: str, case: Any) -> None:
             inner["actionDecision"] = REJECTED
 
 
-def _fuzz_one(ctx: RunContext, op: Any, mode: GenerationMode, sender: Pipeline, halt: Any) -> None:
+def _fixed_headers(op: Any, who: Identity) -> dict[str, str] | None:
+    return {ORG_HEADER: who.org} if any(p.name == ORG_HEADER for p in op.headers) else None
+
+
+def draws(ctx: RunContext) -> tuple[list[str], dict[int, str], Callable[[int, Callable[[Any], None]], None]]:
+    """What a generator process draws (generation.Drawer): the run's jobs, each operation named by
+    its key, and each job's cases, made safe for the target before they are handed over."""
+    jobs = _jobs(ctx, quiet=True)
+
+    def draw(index: int, emit: Callable[[Any], None]) -> None:
+        op, mode = jobs[index]
+        op_id = operation_id(op)
+        strategy = op.as_strategy(generation_mode=mode, headers=_fixed_headers(op, _identity(ctx, op_id)))
+
+        @settings(max_examples=ctx.max_examples, database=None, deadline=None, derandomize=False,
+                  suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
+        @given(case=strategy)
+        def run(case: Any) -> None:
+            _make_safe(ctx, op_id, case)
+            _drop_transport_headers(case)
+            emit(case)
+
+        if ctx.seed is not None:
+            run = seed(ctx.seed)(run)
+        with with_reporter(lambda *_: None):  # Hypothesis's own notes (seeds, falsifying examples) would garble the output
+            run()
+
+    return [label_of(op, mode) for op, mode in jobs], {id(op): _key(op) for op, _ in jobs}, draw
+
+
+def _key(op: Any) -> str:
+    return f"{op.method.upper()} {op.path}"
+
+
+def _judge(ctx: RunContext, op: Any, mode: GenerationMode) -> Callable[[Any], None]:
+    """Sends one job's cases and judges each answer (in the parent, which holds the run's report,
+    coverage and created requests); the job's checks count as run from its start."""
     op_id = operation_id(op)
     who = _identity(ctx, op_id)
-    fixed = {ORG_HEADER: who.org} if any(p.name == ORG_HEADER for p in op.headers) else None
-    sent_headers = {**who.headers, **(fixed or {})}
+    sent_headers = {**who.headers, **(_fixed_headers(op, who) or {})}
     code_check = domain.make_documented_code_check(lambda case: sent_headers)
     checks = _checks_for(op_id, mode, code_check, is_create(ctx.contract, op_id))
-    strategy = op.as_strategy(generation_mode=mode, headers=fixed)
     label = label_of(op, mode)
     for check in checks:
         ctx.report.passed(PHASE, check.__name__, label)
 
-    @settings(max_examples=ctx.max_examples, database=None, deadline=None, derandomize=False,
-              suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
-    @given(case=strategy)
-    def run(case: Any) -> None:
-        ctx.report.check_budget()
-        if halt.is_set():
-            raise StopRun("halted")
-        _make_safe(ctx, op_id, case)
-        _drop_transport_headers(case)
-        sender.submit(lambda: send_and_judge(case))
-
-    def send_and_judge(case: Any) -> None:  # in the sender's thread, while the next case is drawn
+    def send_and_judge(case: Any) -> None:
         try:
             response = case.call(ctx.base_url, session=ctx.session(), headers=who.headers)
         except requests.RequestException as exc:
@@ -146,10 +172,7 @@ def _fuzz_one(ctx: RunContext, op: Any, mode: GenerationMode, sender: Pipeline, 
         except Failure as failure:
             _add_failures(ctx, label, [failure], response)
 
-    if ctx.seed is not None:
-        run = seed(ctx.seed)(run)
-    with with_reporter(lambda *_: None):  # Hypothesis's own notes (seeds, falsifying examples) would garble the output
-        run()
+    return send_and_judge
 
 
 def _add_failures(ctx: RunContext, label: str, failures: list[Failure], response: Any) -> None:
@@ -177,148 +200,69 @@ def _remember_created(ctx: RunContext, op_id: str, response: Any) -> None:
             ctx.remember(data["requestId"], url_name, None)
 
 
-def _fuzz_all(ctx: RunContext, jobs: list[tuple[Any, GenerationMode]], halt: Any) -> None:
-    """Fuzz the operations in turn, each case sent one behind the generation of the next; `halt` set
-    (a signal reached the run) ends it at the next case."""
-    sender = Pipeline()
-    finished = False
-    try:
-        for op, mode in jobs:
-            _fuzz_one(ctx, op, mode, sender, halt)
-        finished = True
-    finally:  # stopped early (a limit, a signal): only the case on the wire ends
-        sender.close(finish=finished, timeout=None if finished else STOP_WAIT)
+def _send_from(ctx: RunContext, jobs: list[tuple[Any, GenerationMode]], generators: Generators, k: int) -> None:
+    """Send generator k's cases in the order drawn, each job judged by its own checks."""
+    operations = {_key(op): op for op, _ in jobs}
+    judge: Callable[[Any], None] | None = None
+    for kind, job, payload in generators.take(k, operations):
+        if kind == STARTED:
+            op, mode = jobs[job]
+            if label_of(op, mode) != payload:  # the generator's jobs are this run's jobs, in one order
+                raise RuntimeError(f"fuzz generator {k} drew {payload!r} for job {job}, not {label_of(op, mode)!r}")
+            judge = _judge(ctx, op, mode)
+        elif kind == CASE and judge is not None:
+            ctx.report.check_budget()
+            judge(payload)
 
 
 # How long a stopped fuzzer may take to hand back what it found: the case on the wire (one request's
-# time-out) and the case being drawn.
+# time-out) and the case being judged.
 STOP_WAIT = DEFAULT_TIMEOUT + 5.0
 
 
-def _in_background(work: Callable[[], None], halt: threading.Event) -> None:
-    """Run `work` in a thread and wait for it. A signal (SIGINT, SIGTERM) then lands in this wait and
-    never inside Hypothesis's engine, which would turn an exception raised in its own code into a
-    FlakyStrategyDefinition; the work is halted at its next case, and the signal goes on up."""
+def _send_all(ctx: RunContext, jobs: list[tuple[Any, GenerationMode]], generators: Generators) -> None:
+    """One thread per generator sends its cases; the waiting main thread takes the signals (SIGINT,
+    SIGTERM), halts the generators and lets the cases on the wire end, and a limit reached or an
+    error in one thread halts the others the same way."""
     outcome: list[BaseException] = []
 
-    def target() -> None:
+    def target(k: int) -> None:
         try:
-            work()
+            _send_from(ctx, jobs, generators, k)
         except BaseException as exc:  # raised again in the waiting thread
             outcome.append(exc)
+            generators.stop()
 
-    thread = threading.Thread(target=target, name="fuzz", daemon=True)
-    thread.start()
+    threads = [threading.Thread(target=target, args=(k,), name=f"fuzz-sender-{k}", daemon=True)
+               for k in range(generators.count)]
+    for thread in threads:
+        thread.start()
     try:
-        thread.join()
+        for thread in threads:
+            thread.join()
     except BaseException:
-        halt.set()
-        thread.join(STOP_WAIT)
+        generators.stop()
+        deadline = time.monotonic() + STOP_WAIT
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
         raise
     if outcome:
         raise outcome[0]
-
-
-# -- forked workers ------------------------------------------------------------------------------
-# What forked workers inherit: the run's context, its operations by label, the halt event, and a fresh
-# Coverage that each worker fills with its own exchanges across its jobs (and hands over after each).
-_FORKED: tuple[RunContext, dict[str, tuple[Any, GenerationMode]], Any, Coverage | None] | None = None
-
-
-def _worker_start() -> None:
-    """Forked workers leave SIGINT to the parent, which halts them and takes what they found. A SIGTERM
-    that reaches a worker too (sent to the whole process group, as a CI job's time-out does) halts every
-    worker the same way, so each hands back what its job found; the worker ends within STOP_WAIT anyway."""
-    import signal
-
-    assert _FORKED is not None
-    halt = _FORKED[2]
-
-    def halted(signum: int, frame: Any) -> None:
-        halt.set()
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends it at once
-        signal.alarm(int(STOP_WAIT) + 1)  # SIGALRM's default action ends the process
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, halted)
-
-
-def _worker(key: str) -> tuple[dict[str, Any], dict[str, str], list[Any]]:
-    """In a forked process: fuzz one operation in one mode and hand back its report, the ids it created
-    and its coverage counts (its own sessions count into the worker's own Coverage)."""
-    import dataclasses
-
-    assert _FORKED is not None
-    parent, ops, halt, counted = _FORKED
-    report = Report(stream=parent.report.stream, live=False, files=parent.report.files,
-                    type_names=parent.report.type_names)
-    report.lines, report.quiet = parent.report.lines, parent.report.quiet
-    report.max_failures, report.deadline = parent.report.max_failures, parent.report.deadline
-    report.started = parent.report.started
-    ctx = dataclasses.replace(parent, report=report, created={}, trajectories={}, sent={}, coverage=counted,
-                              _local=threading.local())
-    try:
-        if not halt.is_set():
-            _fuzz_all(ctx, [ops[key]], halt)
-    except StopRun:
-        pass
-    return report.handover(), ctx.created, counted.take_counts() if counted is not None else []
-
-
-def _take(ctx: RunContext, handed: tuple[dict[str, Any], dict[str, str], list[Any]]) -> None:
-    report, created, counts = handed
-    ctx.report.merge(report, PHASE)
-    if ctx.coverage is not None:
-        ctx.coverage.merge(counts)
-    for request_id, url_name in created.items():
-        ctx.remember(request_id, url_name, None)
-
-
-def _fuzz_forked(ctx: RunContext, jobs: list[tuple[Any, GenerationMode]]) -> None:
-    """N forked processes take the jobs one at a time; each job's findings join the run's report as it
-    ends, so a run stopped by a limit or a signal still reports every job that finished and, halted at
-    their next case, the ones under way."""
-    global _FORKED
-    import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
-    forking = multiprocessing.get_context("fork")
-    halt = forking.Event()
-    counted = Coverage(ctx.contract, ctx.cast.known) if ctx.coverage is not None else None
-    _FORKED = (ctx, {label_of(op, mode): (op, mode) for op, mode in jobs}, halt, counted)
-    pool = ProcessPoolExecutor(ctx.workers, mp_context=forking, initializer=_worker_start)
-    try:
-        pending = {pool.submit(_worker, key) for key in _FORKED[1]}
-        try:
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    _take(ctx, future.result())
-                ctx.report.check_budget()
-            if halt.is_set():  # a worker alone was sent SIGTERM: the jobs after it did not run
-                ctx.report.stopped = ctx.report.stopped or "a fuzz worker was sent SIGTERM"
-                raise StopRun(ctx.report.stopped)
-        except BaseException:  # a signal, the budget, a worker that died: take what the others found
-            halt.set()
-            for future in pending:
-                future.cancel()  # the jobs not started yet
-            done, _ = wait(pending, timeout=STOP_WAIT)
-            for future in done:
-                if not future.cancelled() and future.exception() is None:
-                    _take(ctx, future.result())
-            raise
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
-        _FORKED = None
+    if generators.halted and not generators.parent_halted:  # a generator alone was sent SIGTERM
+        ctx.report.stopped = ctx.report.stopped or "a fuzz worker was sent SIGTERM"
+        raise StopRun(ctx.report.stopped)
 
 
 def run_fuzz(ctx: RunContext) -> None:
-    """Fuzz every operation in each mode: in one process, or with --workers N in N forked processes
-    that take the (operation, mode) jobs in turn (Hypothesis is not thread-safe enough to share one
-    process)."""
+    """Fuzz every operation in each mode: --workers N generator processes draw the (operation, mode)
+    jobs in turn (generation.py; one may have started with the run) and this process sends and
+    judges their cases."""
     jobs = _jobs(ctx)
-    if ctx.workers <= 1 or len(jobs) < 2:
-        halt = threading.Event()
-        _in_background(lambda: _fuzz_all(ctx, jobs, halt), halt)
-    else:
-        _fuzz_forked(ctx, jobs)
+    if not jobs:
+        return
+    generators = ctx.generators or fuzz_generators(ctx)
+    try:
+        generators.start(min(ctx.workers, len(jobs)))
+        _send_all(ctx, jobs, generators)
+    finally:
+        generators.close()

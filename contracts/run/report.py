@@ -112,22 +112,6 @@ class Report:
     def skip(self, phase: str, why: str) -> None:
         self.phase(phase).skipped.append(why)
 
-    def handover(self) -> dict[str, Any]:
-        """What a forked worker's report hands back to the parent (plain, picklable data)."""
-        return {"findings": self.findings, "repeats": {f.key: self._seen[f.key] for f in self.findings},
-                "ran": self.ran, "skipped": self.skipped, "cases": self.total_cases}
-
-    def merge(self, handed: dict[str, Any], phase: str) -> None:
-        """Take in what a forked worker's report collected."""
-        for finding in handed["findings"]:
-            for _ in range(handed["repeats"].get(finding.key, 1)):
-                self.add(finding)
-        with self._lock:
-            self.ran |= handed["ran"]
-            for key, why in handed["skipped"].items():
-                self.skipped.setdefault(key, why)
-        self.count(phase, handed["cases"])
-
     @property
     def total_cases(self) -> int:
         return sum(p.cases for p in self.phases.values())

@@ -26,7 +26,7 @@ from capillary_contract.lifecycle import PENDING, REJECTED
 from capillary_contract.loader import load_contract
 
 from ..text import printable, printable_lines
-from . import coverage, html_report, webhooks
+from . import coverage, generation, html_report, webhooks
 from .client import WorkflowClient
 from .context import RunContext
 from .findings import Finding
@@ -38,7 +38,7 @@ from .selection import Selection
 from .transport import RateLimiter, TargetSession, is_loopback, parse_rate
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_UNUSABLE, EXIT_INTERNAL = 0, 1, 2, 3
-# Forked fuzzers by default: the fuzzer is CPU-bound (generation), and on 2 cores two workers gave the
+# Two generator processes by default: the fuzzer is CPU-bound (generation), and on 2 cores two gave the
 # shortest default run against the mock (three were no faster); a machine with one CPU gets one.
 DEFAULT_WORKERS = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
@@ -172,6 +172,8 @@ def _run(options: RunOptions, out: Any, stream: Any) -> int:
     previous = _on_sigterm()
     try:
         try:
+            if "fuzz" in options.phases[1:]:  # the phases before it mostly wait for the target: draw meanwhile
+                ctx.generators = generation.fuzz_generators(ctx).start(1)
             for name in options.phases:
                 _run_phase(ctx, name, _phase(name), internal)
             if receiver is not None:
@@ -187,6 +189,8 @@ def _run(options: RunOptions, out: Any, stream: Any) -> int:
         interrupted = True
         report.stopped = report.stopped or "interrupted during the clean-up"
     finally:
+        if ctx.generators is not None:
+            ctx.generators.close()
         _restore(previous)
         if receiver is not None:
             receiver.stop()
