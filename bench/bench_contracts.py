@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -50,6 +51,12 @@ def timed(cmd: list[str]) -> float:
     return time.monotonic() - started
 
 
+def children_cpu() -> float:
+    """User + system CPU seconds of every child process ended so far (the tool and its own children)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def ours(base: str, n: int, workers: int, out: str) -> tuple[int, float]:
     seconds = timed([str(BIN / "contracts"), "run", "--base-url", base, "--phases", "fuzz", "--max-examples", str(n),
                      "--workers", str(workers), "--seed", "1", "--report", out])
@@ -67,7 +74,6 @@ def first_request_seconds() -> tuple[float, float]:
     """Start `contracts run` against a listener that notes when the first request arrives (and refuses it,
     so the run ends there); the wall time to that request and the whole process's CPU time (an upper bound
     that a loaded machine does not inflate)."""
-    import resource
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -90,13 +96,11 @@ def first_request_seconds() -> tuple[float, float]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        before = children_cpu()
         started = time.monotonic()
         subprocess.run([str(BIN / "contracts"), "run", "--base-url", f"http://127.0.0.1:{server.server_port}"],
                        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-        return ((arrived[0] - started) if arrived else float("nan")), cpu
+        return ((arrived[0] - started) if arrived else float("nan")), children_cpu() - before
     finally:
         server.shutdown()
         server.server_close()
@@ -117,20 +121,26 @@ def main() -> None:
             first = [first_request_seconds() for _ in range(3)]
             print(f"start-up to first request: {min(w for w, _ in first) * 1000:.0f} ms wall, best of 3 "
                   f"({', '.join(f'{w * 1000:.0f}' for w, _ in first)} ms); the whole process "
-                  f"{min(c for _, c in first) * 1000:.0f} ms CPU")
-            print(f"{'tool':<16}{'workers':>8}{'cases':>8}{'seconds':>9}{'cases/s':>9}{'ratio':>8}")
+                  f"{min(c for _, c in first) * 1000:.0f} ms CPU (goal: within 1 s)")
+            print("workers N: `contracts run --workers N` is N processes drawing cases plus its own process sending "
+                  "and judging them (so 1 worker is 2 processes); `st run -w N` is N threads in one process; goal: ratio >= 1.5x")
+            print(f"{'tool':<16}{'workers':>8}{'cases':>8}{'seconds':>9}{'cases/s':>9}{'ratio':>8}{'cpu s':>8}"
+                  f"{'cases/cpu s':>12}")
             for workers in [int(w) for w in args.workers.split(",")]:
                 rates = {}
                 for name, func in (("contracts run", ours), ("st run", schemathesis_cli)):
+                    cpu = children_cpu()
                     cases, seconds = func(base, args.max_examples, workers, os.path.join(tmp, f"{name[0]}{workers}.json"))
+                    cpu = children_cpu() - cpu
                     rates[name] = cases / seconds
                     ratio = f"{rates['contracts run'] / rates['st run']:.2f}x" if name == "st run" else ""
-                    print(f"{name:<16}{workers:>8}{cases:>8}{seconds:>9.1f}{cases / seconds:>9.1f}{ratio:>8}")
+                    print(f"{name:<16}{workers:>8}{cases:>8}{seconds:>9.1f}{cases / seconds:>9.1f}{ratio:>8}{cpu:>8.1f}"
+                          f"{cases / cpu:>12.1f}")
             default = os.path.join(tmp, "default.json")
             seconds = timed([str(BIN / "contracts"), "run", "--base-url", base, "--report", default])
             report = json.loads(Path(default).read_text())
-            phases = ", ".join(f"{k} {v['cases']}" for k, v in report["phases"].items())
-            print(f"default `contracts run`: {seconds:.1f}s wall, {report['cases']} cases ({phases}), "
+            phases = ", ".join(f"{k} {v['cases']} in {v['seconds']:.1f}s" for k, v in report["phases"].items())
+            print(f"default `contracts run` (goal: about 15 s or less): {seconds:.1f}s wall, {report['cases']} cases ({phases}), "
                   f"{len(report['problems'])} problems, exit {report['exitCode']} (seed {report['seed']})")
             for problem in report["topProblems"]:
                 print(f"  problem: {problem[:300]}")
