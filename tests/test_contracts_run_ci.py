@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import multiprocessing
 import os
 import re
 import signal
@@ -298,6 +299,7 @@ def test_max_failures_stops_the_run(tmp_path):
         code, report, console = _run(mock, tmp_path, phases="probes,machine,fuzz", max_failures=1)
     assert code == EXIT_VIOLATIONS and report["stopped"] == "--max-failures 1 reached"
     assert "fuzz" not in report["phases"] and "STOPPED EARLY" in console
+    assert multiprocessing.active_children() == []  # the fuzz generator that started with the run ended with it
 
 
 def test_max_time_stops_the_run_with_a_verdict(tmp_path):

@@ -147,6 +147,34 @@ def test_generated_cases_never_carry_made_up_transport_headers():
     assert case.headers == {"a": "b"}
 
 
+def test_a_generated_case_crosses_to_the_sending_process_whole():
+    """A generator hands its cases over pickled, each operation by its label: the case that arrives is
+    the case drawn (same parts, same generation metadata) on the receiving process's own operation."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from schemathesis import GenerationMode
+
+    from contracts.run.generation import dumps, loads
+
+    ops = fuzzed_operations(openapi_schema(load_contract()))
+    drawn = []
+    for op in ops[:3]:
+        @settings(max_examples=3, database=None, deadline=None, phases=[Phase.generate],
+                  suppress_health_check=list(HealthCheck))
+        @given(case=op.as_strategy(generation_mode=GenerationMode.NEGATIVE))
+        def draw(case):
+            drawn.append(case)
+
+        draw()
+    labels = {id(op): f"{op.method} {op.path}" for op in ops}
+    operations = {f"{op.method} {op.path}": op for op in ops}
+    for case in drawn:
+        back = loads(dumps(case, labels), operations)
+        assert back == case and back.operation is case.operation and back.body == case.body
+        assert back.meta.generation.mode == case.meta.generation.mode
+        assert back.meta.components.keys() == case.meta.components.keys()
+    assert drawn and len(dumps(drawn[0], labels)) < 64 * 1024  # the schema stays behind
+
+
 def test_event_rules_from_the_contracts_description():
     """requestAttributes are the wrapped call's queryParams and body; checkerId and comment once a checker acted."""
     from contracts.run.webhooks import event_problems
