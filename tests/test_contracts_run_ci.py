@@ -332,6 +332,28 @@ def test_sigterm_leaves_partial_reports(tmp_path, workers):
     assert _junit(tmp_path).find(".//testcase") is not None
 
 
+def test_sigterm_during_the_machine_ends_with_partial_reports(tmp_path):
+    """The machine runs Hypothesis off the main thread: a signal halts it at its next request and the
+    run reports what it found (never an internal error raised from inside Hypothesis's engine)."""
+    with Mock(tmp_path) as mock:
+        proc = subprocess.Popen([str(BIN / "contracts"), "run", "--base-url", mock.base_url, "--phases", "machine",
+                                 "--max-examples", "1000", "--report", str(tmp_path / "r.json")],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            for line in proc.stderr:  # bounded: the run prints a heartbeat at least every 5 s
+                if line.startswith("progress:") and "machine:" in line:
+                    break
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["stopped"] == "interrupted by SIGTERM" and report["phases"]["machine"]["cases"] > 0
+    assert report["internalErrors"] == [] and "internal error" not in err
+    assert proc.returncode == EXIT_UNUSABLE
+
+
 def test_sigterm_to_the_process_group_keeps_what_the_workers_found(tmp_path):
     """A CI job's time-out signals every process of the run: the forked workers hand back their jobs'
     findings and cases too, instead of dying with them."""

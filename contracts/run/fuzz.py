@@ -10,8 +10,6 @@ process that holds the run's report, coverage and created requests.
 """
 from __future__ import annotations
 
-import threading
-import time
 from typing import Any, Callable
 
 import requests
@@ -30,6 +28,7 @@ from capillary_contract.lifecycle import APPROVED, REJECTED
 from capillary_contract.strategies import openapi_schema
 
 from . import checks as domain
+from .background import run_in_threads
 from .context import RunContext
 from .findings import Finding
 from .identities import Identity
@@ -221,33 +220,10 @@ STOP_WAIT = DEFAULT_TIMEOUT + 5.0
 
 
 def _send_all(ctx: RunContext, jobs: list[tuple[Any, GenerationMode]], generators: Generators) -> None:
-    """One thread per generator sends its cases; the waiting main thread takes the signals (SIGINT,
-    SIGTERM), halts the generators and lets the cases on the wire end, and a limit reached or an
-    error in one thread halts the others the same way."""
-    outcome: list[BaseException] = []
-
-    def target(k: int) -> None:
-        try:
-            _send_from(ctx, jobs, generators, k)
-        except BaseException as exc:  # raised again in the waiting thread
-            outcome.append(exc)
-            generators.stop()
-
-    threads = [threading.Thread(target=target, args=(k,), name=f"fuzz-sender-{k}", daemon=True)
-               for k in range(generators.count)]
-    for thread in threads:
-        thread.start()
-    try:
-        for thread in threads:
-            thread.join()
-    except BaseException:
-        generators.stop()
-        deadline = time.monotonic() + STOP_WAIT
-        for thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        raise
-    if outcome:
-        raise outcome[0]
+    """One thread per generator sends its cases (background.py: a signal halts the generators and
+    lets the cases on the wire end); a limit reached or an error in one thread halts the others."""
+    run_in_threads([lambda k=k: _send_from(ctx, jobs, generators, k) for k in range(generators.count)],
+                   generators.stop, STOP_WAIT, "fuzz-sender")
     if generators.halted and not generators.parent_halted:  # a generator alone was sent SIGTERM
         ctx.report.stopped = ctx.report.stopped or "a fuzz worker was sent SIGTERM"
         raise StopRun(ctx.report.stopped)

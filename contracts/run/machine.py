@@ -26,9 +26,11 @@ from capillary_contract.examples import documented_bodies
 from capillary_contract.lifecycle import APPROVAL_OUTCOMES, APPROVED, DECISIONS, REJECTED, STATES, TERMINAL
 
 from . import checks as rules
+from .background import run_in_threads
 from .context import RunContext
 from .reproduction import Exchange, exchange_of
 from .selection import operations_named
+from .transport import DEFAULT_TIMEOUT
 
 PHASE = "machine"
 COMPARED = ("requestId", "requestType", "state", "userId", "endTime", "details")
@@ -339,11 +341,16 @@ def run_machine(ctx: RunContext) -> None:
                       suppress_health_check=list(HealthCheck), derandomize=False)
     if ctx.seed is not None:
         machine = seed(ctx.seed)(machine)  # Hypothesis copies the factory's seed into the machine's test
-    try:
-        with with_reporter(lambda *_: None):
-            run_state_machine_as_test(machine, settings=config)
-    finally:
-        _say_what_never_ran(ctx, exercised)
+
+    def explore() -> None:
+        try:
+            with with_reporter(lambda *_: None):
+                run_state_machine_as_test(machine, settings=config)
+        finally:
+            _say_what_never_ran(ctx, exercised)
+
+    # Off the main thread (background.py): a signal halts the machine at its next request.
+    run_in_threads([explore], lambda: ctx.report.halt("halted by a signal"), DEFAULT_TIMEOUT + 5.0, "machine")
 
 
 def _say_what_never_ran(ctx: RunContext, exercised: dict[str, int]) -> None:

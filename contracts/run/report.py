@@ -121,6 +121,11 @@ class Report:
         return not self.problems
 
     # -- stopping ------------------------------------------------------------------------
+    def halt(self, why: str) -> None:
+        """End the run at its next request or case (check_budget raises StopRun from then on)."""
+        with self._lock:
+            self.stopped = self.stopped or why
+
     def check_budget(self) -> None:
         """Raise StopRun once the run must end (a limit was reached or a signal arrived)."""
         if self.stopped is None and self.deadline is not None and time.monotonic() >= self.deadline:
