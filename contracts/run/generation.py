@@ -18,6 +18,7 @@ import os
 import pickle
 import queue
 import signal
+import sys
 import time
 import traceback
 from typing import Any, Callable, Iterator
@@ -114,6 +115,11 @@ class Generators:
 
     def start(self, count: int) -> "Generators":
         """Have at least `count` generators drawing."""
+        for stream in (sys.stdout, sys.stderr):  # a child flushes them as it ends: never the parent's text twice
+            try:
+                stream.flush()
+            except (AttributeError, OSError, ValueError):
+                pass
         while len(self._processes) < count:
             out = self._mp.Queue(BUFFERED)
             process = self._mp.Process(target=self._generate, args=(out, os.getpid()), daemon=True,
