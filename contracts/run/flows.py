@@ -12,6 +12,7 @@ sent: what only a forced outcome reaches (a failed wrapped call) is reported unr
 from __future__ import annotations
 
 import dataclasses
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -20,6 +21,7 @@ from capillary_contract import lifecycle, strategies
 from ..fixtures.lifecycle import FORCE_FAILURE
 
 from . import checks as rules
+from .background import run_in_threads
 from .context import RunContext
 from .coverage import (CHECKER, DECIDE, NO_PERMISSION, TRANSITIONS, TRUSTED, covered_operations,
                        decided_without_checker, transition_rows)
@@ -75,21 +77,27 @@ def _draw(strategy: Any, seed: int, n: int, exclude: Any) -> list[Any]:
     from hypothesis import HealthCheck, Phase, given, settings, seed as seeded
 
     out: list[Any] = []
+    halted = threading.Event()
 
     @seeded(seed)
     @settings(max_examples=n * 5, database=None, deadline=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
     @given(strategy)
     def collect(value: Any) -> None:
+        if halted.is_set():
+            raise _Enough()
         if value != exclude and value not in out:
             out.append(value)
         if len(out) >= n:
             raise _Enough()
 
-    try:
-        collect()
-    except _Enough:
-        pass
+    def draw() -> None:
+        try:
+            collect()
+        except _Enough:
+            pass
+
+    run_in_threads([draw], halted.set, 5.0, "flows-draw")  # a signal halts the draw at its next value
     return out
 
 
