@@ -200,6 +200,21 @@ def test_a_crash_of_the_suite_exits_3(tmp_path, monkeypatch):
     assert code == EXIT_INTERNAL and report["internalErrors"]
 
 
+def test_a_crash_while_drawing_cases_exits_3_with_its_traceback(tmp_path, monkeypatch):
+    """Cases are drawn in generator processes: a bug there reaches the run as an internal error (with
+    the generator's traceback), never as a shorter run or a hang."""
+    import contracts.run.fuzz as fuzz
+
+    def crash(ctx: Any, op_id: str, case: Any) -> None:
+        raise RuntimeError("a bug while drawing")
+
+    monkeypatch.setattr(fuzz, "_make_safe", crash)  # the forked generators inherit it
+    with Mock(tmp_path) as mock:
+        code, report, _ = _run(mock, tmp_path, phases="probes,fuzz")
+    assert code == EXIT_INTERNAL and "a bug while drawing" in report["internalErrors"][0]
+    assert multiprocessing.active_children() == []
+
+
 # -- 4. findings grouped by cause, labels by template -------------------------------------------------
 def test_mask_makes_one_cause_of_many_values():
     names = ("GOODWILL-POINTS", "goodwill-points", "EARN-BADGE", "earn-badge")
