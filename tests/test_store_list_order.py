@@ -29,23 +29,6 @@ def test_sqlite_reads_a_page_in_start_order_from_an_index(tmp_path, order: str) 
     assert "requests_by_start" in plan and "TEMP B-TREE" not in plan, plan
 
 
-def test_sqlite_requests_carry_only_the_indexes_lists_use(tmp_path) -> None:
-    """Each index is one more B-tree every create writes: a file made before (org_id, seq) was dropped
-    loses it when opened, and an organisation's lists and counts still search (org_id, start_time)."""
-    db = tmp_path / "state.db"
-    open_store(MockConfig(db=str(db))).close()
-    with sqlite3.connect(db) as conn:
-        conn.execute("CREATE INDEX requests_by_org ON requests (org_id, seq)")  # as older files have it
-    open_store(MockConfig(db=str(db))).close()
-    where = request_filters(SQLITE, ListQuery(org_id=51250, states=("AdminTask",)))
-    with sqlite3.connect(db) as conn:
-        indexes = {row[1] for row in conn.execute("PRAGMA index_list(requests)")}
-        plan = " ".join(row[-1] for row in conn.execute(
-            f"EXPLAIN QUERY PLAN SELECT COUNT(*) FROM requests WHERE {where.sql}", where.args))
-    assert indexes == {"requests_by_start", "sqlite_autoindex_requests_1"}, indexes
-    assert "requests_by_start (org_id=?)" in plan, plan
-
-
 @pytest.mark.parametrize("order", ["desc", "asc"])
 def test_postgresql_reads_a_page_in_start_order_from_an_index(postgres_url, order: str) -> None:
     open_store(MockConfig(db=postgres_url)).close()
