@@ -51,7 +51,7 @@ class MockApplication(BaseApplication):
 
 def worker_app(config: MockConfig) -> Any:
     """A served worker's app, with everything built so far frozen out of the cyclic collector
-    (`gc.freeze`): the contract, Flask and the validators are ~45,000 tracked objects that live as
+    (`gc.freeze`): the contract, Flask and the validators are ~40,000 tracked objects that live as
     long as the worker, and each full collection walked them all, holding every request queued on
     the worker for ~35 ms (the create p99 of the benchmark)."""
     import gc
