@@ -31,6 +31,8 @@ class RequestType:
     trusted_skips_checker: bool = False  # a trusted integration's request runs at once
     event_reason_from: str | None = None  # wrapped-body property the AdminTask event repeats as `reason`
     success_example: dict[str, Any] | None = None  # `details` of the spec's approved example
+    # (kind, path in the create body) of each field marked `x-used-once`: a success uses its value up
+    used_once: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def load_types(contract: Contract) -> dict[str, RequestType]:
@@ -41,9 +43,37 @@ def load_types(contract: Contract) -> dict[str, RequestType]:
             name, e["responseName"], e["eventName"], e["schemaName"], e["wrappedPath"], tuple(e["wrappedMethods"]),
             path=e["path"], create_operation_id=e["createOperationId"], decide_operation_id=e["decideOperationId"],
             trusted_skips_checker=bool(e.get("trustedSkipsChecker")), event_reason_from=e.get("eventReasonFrom"),
-            success_example=approved.get(name))
+            success_example=approved.get(name),
+            used_once=tuple(used_once_fields(contract, {"$ref": f"#/components/schemas/{e['schemaName']}"})))
         for name, e in contract.request_types.items()
     }
+
+
+USED_ONCE = "x-used-once"
+
+
+def used_once_fields(contract: Contract, schema: Any, path: tuple[str, ...] = ()) -> list[tuple[str, tuple[str, ...]]]:
+    """(kind, path) of every property under `schema` marked `x-used-once: <kind>`, through `$ref`s,
+    `properties` and the branches of `allOf` / `anyOf` / `oneOf`."""
+    node = contract.resolve(schema)
+    if not isinstance(node, dict):
+        return []
+    found = [(str(node[USED_ONCE]), path)] if USED_ONCE in node else []
+    for name, sub in (node.get("properties") or {}).items():
+        found += used_once_fields(contract, sub, (*path, name))
+    for key in ("allOf", "anyOf", "oneOf"):
+        for branch in node.get(key) or ():
+            found += [f for f in used_once_fields(contract, branch, path) if f not in found]
+    return found
+
+
+def value_at(document: Any, path: tuple[str, ...]) -> Any:
+    """The value at `path` in nested mappings, or None where a step is missing."""
+    for step in path:
+        if not isinstance(document, dict):
+            return None
+        document = document.get(step)
+    return document
 
 
 def approved_examples(contract: Contract) -> dict[str, dict[str, Any]]:

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from capillary_contract.answers import fitted_answer
 from capillary_contract.http import TRANSPORT_HEADERS
 from capillary_contract.loader import Contract
-from capillary_contract.types import RequestType
+from capillary_contract.types import RequestType, value_at
 
 from .store import Reader
 
@@ -129,26 +129,15 @@ def _success(ctx: CallContext, remember: tuple[str, str] | None = None) -> Outco
 
 
 # -- rules -----------------------------------------------------------------------------
-def _redemption_reference(ctx: CallContext) -> tuple[str, str] | None:
-    ref = ctx.call["body"]["root"]["redeem"].get("external_reference_number")
-    return ("redemption-reference", str(ref)) if ref else None
-
-
-def _retro_transaction(ctx: CallContext) -> tuple[str, str] | None:
-    return ("retro-transaction", str(ctx.call["body"]["transactionId"]))
-
-
-# What a successful wrapped call of the type uses up for the org: a second success with it fails.
-REFERENCES: dict[str, Callable[[CallContext], tuple[str, str] | None]] = {
-    "POINTS-REDEMPTION": _redemption_reference,
-    "RETRO-TRANSACTION": _retro_transaction,
-}
-
-
 def reference_of(ctx: CallContext) -> tuple[str, str] | None:
-    """The (kind, value) a success of this call would use up, if its type has one."""
-    of = REFERENCES.get(ctx.rtype.url_name)
-    return of(ctx) if of else None
+    """The (kind, value) a success of this call would use up for the org: its type's field marked
+    `x-used-once` in the contract, when the call carries it (a second success with it fails)."""
+    body = {"payload": {"IntouchAPITask-Payload": ctx.call}}
+    for kind, path in ctx.rtype.used_once:
+        value = value_at(body, path)
+        if value not in (None, ""):
+            return kind, str(value)
+    return None
 
 
 def _used(reader: Reader, ctx: CallContext) -> tuple[str, str] | None:

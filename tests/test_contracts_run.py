@@ -254,3 +254,32 @@ def test_a_broken_server_is_caught(tmp_path, variant):
     assert named & expected, f"{variant}: expected one of {expected}, got {named}"
     repro = next(f for f in report["failures"] if f["check"] in expected).get("reproduction")
     assert repro is None or repro["curl"].startswith("curl -X")
+
+
+def test_flows_still_approve_on_a_target_whose_documented_references_are_spent(tmp_path):
+    """A target that served earlier runs has used up the documented `external_reference_number`:
+    every approval with it ends failed (744). The flows give each body fresh values in the fields
+    the contract marks `x-used-once`, so approving still ends approved (it was an intermittent
+    'no POINTS-REDEMPTION request ended approved' against a long-lived mock)."""
+    import requests
+
+    from mock_support import auth, decision
+    from mockserver.store import ListQuery
+
+    contract, rtype = load_contract(), "POINTS-REDEMPTION"
+    documented = documented_bodies(contract)[rtype]
+    spent = documented["payload"]["IntouchAPITask-Payload"]["body"]["root"]["redeem"]["external_reference_number"]
+    path = contract.create_path(rtype)
+    with serve_in_thread(MockConfig(db=str(tmp_path / "state.db"), dispatch=False)) as mock:
+        for expected in ("approved", "failed"):  # the documented reference is used up by the first
+            created = requests.post(mock.base_url + path, json=documented, headers=auth("maker"), timeout=10).json()
+            decided = requests.put(mock.base_url + path, json=decision(created["data"]["requestId"]),
+                                   headers=auth("checker"), timeout=10).json()
+            assert decided["data"]["state"] == expected
+        code, report = _run(mock.base_url, tmp_path, "flows")
+        with mock.app.extensions["mockserver"].store.read() as reader:
+            approved, _ = reader.list_requests(ListQuery(org_id=51250, url_type=rtype, states=("approved",), limit=100))
+    assert code == 0, json.dumps(report["failures"], indent=1)[:3000]
+    references = [r["details"]["IntouchAPITask-Payload"]["body"]["root"]["redeem"].get("external_reference_number")
+                  for r in approved]
+    assert any(str(ref).startswith(spent + "-") for ref in references), references

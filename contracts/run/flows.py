@@ -11,12 +11,16 @@ sent: what only a forced outcome reaches (a failed wrapped call) is reported unr
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
+import hashlib
+import json
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 from capillary_contract import lifecycle, strategies
+from capillary_contract.types import used_once_fields, value_at
 
 from ..fixtures.lifecycle import FORCE_FAILURE
 
@@ -60,11 +64,38 @@ class Bodies:
         yield self.documented[url_name]
         yield from self.drawn(url_name)
 
+    def fresh(self, url_name: str, body: dict[str, Any], flow: str) -> dict[str, Any]:
+        """`body` with a new value in each field the contract marks `x-used-once` (a successful wrapped
+        call uses it up): on a target that served earlier runs the documented reference is spent, and
+        every approval with it ended failed (744), which read as a broken approval. The values follow
+        from the run's seed, the flow and the body, so a run replays exactly with its seed (and one
+        replayed against the target it ran on meets its own spent values)."""
+        schema = {"$ref": f"#/components/schemas/{self.ctx.contract.request_types[url_name]['schemaName']}"}
+        fields = used_once_fields(self.ctx.contract, schema)
+        if not fields:
+            return body
+        salt = hashlib.sha256(json.dumps([self.ctx.seed, flow, body], sort_keys=True, default=str).encode()).hexdigest()
+        body = copy.deepcopy(body)
+        for index, (_, path) in enumerate(fields):
+            parent = value_at(body, path[:-1])
+            if isinstance(parent, dict) and parent.get(path[-1]) not in (None, ""):
+                parent[path[-1]] = _fresh(parent[path[-1]], f"{salt}{index}")
+        return body
+
     def drawn(self, url_name: str) -> list[dict[str, Any]]:
         if url_name not in self._drawn:
             self._drawn[url_name] = _draw(strategies.create_bodies(url_name, self.ctx.contract), self.ctx.seed or 0,
                                           DRAWN, exclude=self.documented[url_name])
         return self._drawn[url_name]
+
+
+def _fresh(old: Any, salt: str) -> Any:
+    """A value of `old`'s kind made from `salt`: a 9-digit number for a number, else `old` with a
+    suffix (what it began with, such as `ACR-`, stays)."""
+    digest = hashlib.sha256(salt.encode()).hexdigest()
+    if isinstance(old, int) and not isinstance(old, bool):
+        return 100_000_000 + int(digest, 16) % 900_000_000
+    return f"{old}-{digest[:12]}"
 
 
 class _Enough(BaseException):
@@ -154,7 +185,7 @@ def _decision_flow(url_name: str, decision: str, outcome: str, bodies: Bodies) -
             _unreached(ctx, url_name, outcome, DECIDE, CHECKER, "409", why)
             return why
         for body in (bodies.candidates(url_name) if outcome == lifecycle.APPROVED else [bodies.documented[url_name]]):
-            data = p.create(url_name, body=body)
+            data = p.create(url_name, body=bodies.fresh(url_name, body, name))
             if data is None:
                 return None
             after = p.decide(url_name, data, decision, force)
@@ -210,7 +241,7 @@ def _trusted_flow(url_name: str, bodies: Bodies) -> Flow:
             for state in (lifecycle.APPROVED, lifecycle.FAILED):
                 _unreached(ctx, url_name, lifecycle.NEW, lifecycle.AUTO, TRUSTED, state, why)
             return why
-        for body in bodies.drawn(url_name):
+        for body in (bodies.fresh(url_name, drawn, name) for drawn in bodies.drawn(url_name)):
             data = p.create(url_name, integration, body)
             if data is None:
                 return None
