@@ -94,7 +94,7 @@ def _claims(**over: object) -> dict[str, object]:
 
 
 @pytest.mark.parametrize("forged", [
-    jwt.encode(_claims(), "not-the-secret", algorithm="HS256"),
+    jwt.encode(_claims(), "not-the-mock-secret-though-as-long-as-one", algorithm="HS256"),
     jwt.encode(_claims(iat=int(time.time()) - 7200, exp=int(time.time()) - 3600), DEFAULT_JWT_SECRET,
                algorithm="HS256"),
     jwt.encode(_claims(uid=233253), DEFAULT_JWT_SECRET, algorithm="HS256"),
