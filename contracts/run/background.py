@@ -9,6 +9,12 @@ import threading
 import time
 from typing import Callable
 
+from .transport import DEFAULT_TIMEOUT
+
+# How long halted work may take to end: the request on the wire (one request's time-out) and the
+# answer being judged.
+HALT_WAIT = DEFAULT_TIMEOUT + 5.0
+
 
 def run_in_threads(works: list[Callable[[], None]], halt: Callable[[], None], wait: float, name: str) -> None:
     """Run each work in a thread of its own and wait for all. The first error (a limit's StopRun

@@ -28,7 +28,7 @@ from capillary_contract.lifecycle import APPROVED, REJECTED
 from capillary_contract.strategies import openapi_schema
 
 from . import checks as domain
-from .background import run_in_threads
+from .background import HALT_WAIT, run_in_threads
 from .context import RunContext
 from .findings import Finding
 from .identities import Identity
@@ -36,7 +36,6 @@ from .generation import CASE, STARTED, Generators, fuzz_generators
 from .report import StopRun
 from .reproduction import exchange_of
 from .spec import fuzzed_operations, is_create, is_decide, operation_id
-from .transport import DEFAULT_TIMEOUT
 
 PHASE = "fuzz"
 BASE_CHECKS = [not_a_server_error, st_checks.status_code_conformance, st_checks.content_type_conformance,
@@ -214,16 +213,11 @@ def _send_from(ctx: RunContext, jobs: list[tuple[Any, GenerationMode]], generato
             judge(payload)
 
 
-# How long a stopped fuzzer may take to hand back what it found: the case on the wire (one request's
-# time-out) and the case being judged.
-STOP_WAIT = DEFAULT_TIMEOUT + 5.0
-
-
 def _send_all(ctx: RunContext, jobs: list[tuple[Any, GenerationMode]], generators: Generators) -> None:
     """One thread per generator sends its cases (background.py: a signal halts the generators and
     lets the cases on the wire end); a limit reached or an error in one thread halts the others."""
     run_in_threads([lambda k=k: _send_from(ctx, jobs, generators, k) for k in range(generators.count)],
-                   generators.stop, STOP_WAIT, "fuzz-sender")
+                   generators.stop, HALT_WAIT, "fuzz-sender")
     if generators.halted and not generators.parent_halted:  # a generator alone was sent SIGTERM
         ctx.report.stopped = ctx.report.stopped or "a fuzz worker was sent SIGTERM"
         raise StopRun(ctx.report.stopped)

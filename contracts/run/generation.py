@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterator
 
 BUFFERED = 512  # cases a generator draws ahead of the parent (a few KB each)
 POLL = 0.5  # seconds between looks at the halt event and the other side's liveness
-STOP_WAIT = 15  # seconds a generator sent SIGTERM may take to end
+TERM_GRACE_S = 15  # seconds a generator sent SIGTERM may take to end
 STARTED, CASE, ENDED, DONE = "started", "case", "ended", "done"
 
 
@@ -215,13 +215,13 @@ class Generators:
     def _on_signals(self) -> None:
         """SIGINT is the parent's to handle (it halts the generators). SIGTERM sent to the whole
         process group halts them as well, and a generator alone sent SIGTERM halts the fuzz phase
-        like a limit; either way it ends at its next case, within STOP_WAIT, or at once on a second
+        like a limit; either way it ends at its next case, within TERM_GRACE_S, or at once on a second
         SIGTERM."""
 
         def halted(signum: int, frame: Any) -> None:
             self._halt.value = 1
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.alarm(STOP_WAIT)  # SIGALRM's default action ends the process if a draw outlasts it
+            signal.alarm(TERM_GRACE_S)  # SIGALRM's default action ends the process if a draw outlasts it
 
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, halted)

@@ -26,11 +26,10 @@ from capillary_contract.examples import documented_bodies
 from capillary_contract.lifecycle import APPROVAL_OUTCOMES, APPROVED, DECISIONS, REJECTED, STATES, TERMINAL
 
 from . import checks as rules
-from .background import run_in_threads
+from .background import HALT_WAIT, run_in_threads
 from .context import RunContext
 from .reproduction import Exchange, exchange_of
 from .selection import operations_named
-from .transport import DEFAULT_TIMEOUT
 
 PHASE = "machine"
 COMPARED = ("requestId", "requestType", "state", "userId", "endTime", "details")
@@ -350,7 +349,7 @@ def run_machine(ctx: RunContext) -> None:
             _say_what_never_ran(ctx, exercised)
 
     # Off the main thread (background.py): a signal halts the machine at its next request.
-    run_in_threads([explore], lambda: ctx.report.halt("halted by a signal"), DEFAULT_TIMEOUT + 5.0, "machine")
+    run_in_threads([explore], lambda: ctx.report.halt("halted by a signal"), HALT_WAIT, "machine")
 
 
 def _say_what_never_ran(ctx: RunContext, exercised: dict[str, int]) -> None:
