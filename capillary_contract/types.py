@@ -44,7 +44,7 @@ def load_types(contract: Contract) -> dict[str, RequestType]:
             path=e["path"], create_operation_id=e["createOperationId"], decide_operation_id=e["decideOperationId"],
             trusted_skips_checker=bool(e.get("trustedSkipsChecker")), event_reason_from=e.get("eventReasonFrom"),
             success_example=approved.get(name),
-            used_once=tuple(used_once_fields(contract, {"$ref": f"#/components/schemas/{e['schemaName']}"})))
+            used_once=tuple(used_once_fields(contract, name)))
         for name, e in contract.request_types.items()
     }
 
@@ -52,18 +52,24 @@ def load_types(contract: Contract) -> dict[str, RequestType]:
 USED_ONCE = "x-used-once"
 
 
-def used_once_fields(contract: Contract, schema: Any, path: tuple[str, ...] = ()) -> list[tuple[str, tuple[str, ...]]]:
-    """(kind, path) of every property under `schema` marked `x-used-once: <kind>`, through `$ref`s,
-    `properties` and the branches of `allOf` / `anyOf` / `oneOf`."""
+def used_once_fields(contract: Contract, url_name: str) -> list[tuple[str, tuple[str, ...]]]:
+    """(kind, path in the create body) of every property of the type's create body marked
+    `x-used-once: <kind>` (`RequestType.used_once`)."""
+    return _marked(contract, {"$ref": f"#/components/schemas/{contract.request_types[url_name]['schemaName']}"}, ())
+
+
+def _marked(contract: Contract, schema: Any, path: tuple[str, ...]) -> list[tuple[str, tuple[str, ...]]]:
+    """The `x-used-once` properties under `schema`, through `$ref`s, `properties` and the branches of
+    `allOf` / `anyOf` / `oneOf`."""
     node = contract.resolve(schema)
     if not isinstance(node, dict):
         return []
     found = [(str(node[USED_ONCE]), path)] if USED_ONCE in node else []
     for name, sub in (node.get("properties") or {}).items():
-        found += used_once_fields(contract, sub, (*path, name))
+        found += _marked(contract, sub, (*path, name))
     for key in ("allOf", "anyOf", "oneOf"):
         for branch in node.get(key) or ():
-            found += [f for f in used_once_fields(contract, branch, path) if f not in found]
+            found += [f for f in _marked(contract, branch, path) if f not in found]
     return found
 
 

@@ -58,6 +58,7 @@ class Bodies:
 
     def __init__(self, ctx: RunContext, documented: dict[str, Any]):
         self.ctx, self.documented, self._drawn = ctx, documented, {}
+        self._used_once: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
 
     def candidates(self, url_name: str) -> Iterator[dict[str, Any]]:
         """The documented body, then (only if asked for more) the drawn ones: drawing takes seconds."""
@@ -70,8 +71,9 @@ class Bodies:
         every approval with it ended failed (744), which read as a broken approval. The values follow
         from the run's seed, the flow and the body, so a run replays exactly with its seed (and one
         replayed against the target it ran on meets its own spent values)."""
-        schema = {"$ref": f"#/components/schemas/{self.ctx.contract.request_types[url_name]['schemaName']}"}
-        fields = used_once_fields(self.ctx.contract, schema)
+        if url_name not in self._used_once:
+            self._used_once[url_name] = used_once_fields(self.ctx.contract, url_name)
+        fields = self._used_once[url_name]
         if not fields:
             return body
         salt = hashlib.sha256(json.dumps([self.ctx.seed, flow, body], sort_keys=True, default=str).encode()).hexdigest()
