@@ -204,21 +204,21 @@ def _json(body: Any, status: int) -> Response:
                     mimetype="application/json")
 
 
-def _cors(response: Response) -> None:
+def _cors(req: Request, response: Response) -> None:
     if "Vary" in response.headers:
         response.vary.add("Origin")
     else:  # most answers: werkzeug's `vary` parses and rebuilds the header (~10 µs a request)
         response.headers["Vary"] = "Origin"
-    origin = request.headers.get("Origin")
+    origin = req.headers.get("Origin")
     if origin is None:
         return
     response.headers["Access-Control-Allow-Origin"] = origin
     response.headers["Access-Control-Allow-Credentials"] = "true"
-    if request.method == "OPTIONS":
+    if req.method == "OPTIONS":
         response.vary.add("Access-Control-Request-Headers")
         response.headers["Access-Control-Allow-Methods"] = CORS_METHODS
         response.headers["Access-Control-Allow-Headers"] = (
-            request.headers.get("Access-Control-Request-Headers") or CORS_DEFAULT_HEADERS)
+            req.headers.get("Access-Control-Request-Headers") or CORS_DEFAULT_HEADERS)
         response.headers["Access-Control-Max-Age"] = CORS_MAX_AGE
 
 
@@ -228,7 +228,7 @@ def _finish_response(response: Response) -> Response:
         return response
     state = mock_state()
     if family_of_path(req.path) != ADMIN:
-        _cors(response)
+        _cors(req, response)
     if req.method == "OPTIONS" and response.status_code < 400:
         response.status_code = 204
         response.set_data(b"")
@@ -237,7 +237,7 @@ def _finish_response(response: Response) -> Response:
     if state.config.strict and op is not None and response.mimetype == "application/json":
         response = _conform(op, response)
     _access_log(req, ctx, response)
-    if state.config.journal and not req.path.startswith("/__admin/") and QUIET_HEADER not in req.headers:
+    if state.config.journal and not req.path.startswith(ADMIN_PREFIX) and QUIET_HEADER not in req.headers:
         _journal(req, ctx, state, response)
     return response
 
