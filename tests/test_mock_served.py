@@ -105,6 +105,7 @@ def test_sixteen_checkers_one_winner(tmp_path, wrapped_api) -> None:
 def test_kill_9_under_load_loses_nothing_acknowledged(tmp_path) -> None:
     served = start_served(tmp_path, "--workers", "2")
     acknowledged: dict[str, str] = {}  # requestId -> state the mock answered
+    in_flight: dict[str, str] = {}  # a decision sent whose answer the kill cut off: requestId -> its state
     stop = threading.Event()
 
     def load() -> None:
@@ -119,9 +120,12 @@ def test_kill_9_under_load_loses_nothing_acknowledged(tmp_path) -> None:
                     data = answer.json()["data"]
                     acknowledged[data["requestId"]] = data["state"]
                     if i % 3 == 0:
+                        verdict = "rejected" if i % 2 else "approved"
+                        in_flight[data["requestId"]] = verdict
                         decided = session.put(f"{served.base_url}{BASE}/ISSUE-BADGE",
-                                              json=decision(data["requestId"], "rejected" if i % 2 else "approved"),
-                                              headers=auth("checker"), timeout=5)
+                                              json=decision(data["requestId"], verdict), headers=auth("checker"),
+                                              timeout=5)
+                        del in_flight[data["requestId"]]
                         if decided.status_code == 200:
                             acknowledged[data["requestId"]] = decided.json()["data"]["state"]
             except requests.RequestException:
@@ -146,9 +150,11 @@ def test_kill_9_under_load_loses_nothing_acknowledged(tmp_path) -> None:
         for request_id, state in list(acknowledged.items()):
             answer = client.get(request_id)
             assert answer.status_code == 200, (request_id, answer.text)
-            assert answer.json()["data"]["state"] == state
+            # A decision the kill cut off may have been written before its answer was: that request is
+            # in its acknowledged state or in the decided one; every other is exactly as acknowledged.
+            assert answer.json()["data"]["state"] in {state, in_flight.get(request_id, state)}
         assert client.admin("GET", "health").json()["requests"] >= len(acknowledged)
-        pending = [r for r, s in acknowledged.items() if s == "AdminTask"]
+        pending = [r for r, s in acknowledged.items() if s == "AdminTask" and r not in in_flight]
         decided = client.decide("ISSUE-BADGE", pending[0])  # no decision is left claimed by the dead process
         assert decided.status_code == 200, decided.text
     finally:
