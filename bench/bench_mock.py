@@ -5,7 +5,9 @@ p50/p99 under a load generator (wrk -t2 -c16 when wrk is on PATH (`apt-get insta
 Python thread generator with 16 connections); the memory of the whole process group after the
 create load (RSS summed, and PSS, which counts a page shared by several processes once). Prism
 (`prism mock -v error openapi.yaml`, npm-installed into bench/.prism/) gets the same requests in
-the same run. Goals (issue 18): create >= 1.5x Prism with p99 <= 20 ms and no non-2xx, while the
+the same run, and so do two floors (floor_server.py: the smallest Flask app on the mock's own front
+and worker count, answering from memory, then writing each create to SQLite), which show how much
+of the create figure Flask and one SQLite write take on this machine. Goals (issue 18): create >= 1.5x Prism with p99 <= 20 ms and no non-2xx, while the
 mock validates, authenticates and writes; memory <= 160 MiB RSS; start-up <= 300 ms.
 
     .venv/bin/python bench/bench_mock.py [--duration 10] [--workers N --threads N] [--before MOCKSERVER]
@@ -312,6 +314,7 @@ class Figures:
 
     startup_s: float | None = None
     bare_flask_startup_s: float | None = None  # the floor: bench/bare_flask_app.py under gunicorn
+    floors: dict[str, Load] = field(default_factory=dict)  # create floors (floor_server.py), by what they do
     create: Load | None = None
     approve: Load | None = None
     listing: Load | None = None
@@ -337,6 +340,32 @@ def measure_mock(workdir: Path, serve_args: list[str], work: Workload, generate:
     finally:
         stop_served(served)
     return figures
+
+
+FLOORS = {"Flask only": False, "Flask + SQLite": True}  # floor name -> writes each create to a SQLite file
+
+
+def measure_floors(workdir: Path, workers: int, work: Workload, generate: Callable[..., Load],
+                   seconds: float) -> dict[str, Load]:
+    """Create throughput of floor_server.py with the mock's worker count, from memory and with SQLite."""
+    floors = {}
+    for name, writes in FLOORS.items():
+        port = free_port()
+        log = workdir / f"floor-{port}.log"
+        env = {**os.environ, **({"BARE_FLASK_DB": str(workdir / f"floor-{port}.db")} if writes else {})}
+        with log.open("wb") as out:
+            process = subprocess.Popen([sys.executable, str(ROOT / "bench" / "floor_server.py"), str(port), str(workers)],
+                                       cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                       start_new_session=True, preexec_fn=die_with_parent)
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            wait_healthy(base_url, process, log)
+            generate(base_url, "POST", work.create_path, work.maker, work.body, 1.0)  # warm-up, as for the mock
+            floors[name] = generate(base_url, "POST", work.create_path, work.maker, work.body, seconds)
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=15)
+    return floors
 
 
 def measure_prism(workdir: Path, work: Workload, generate: Callable[..., Load], seconds: float) -> Figures:
@@ -379,6 +408,10 @@ def report(mock: Figures, prism: Figures | None, prism_why: str | None, before: 
         if before is not None:
             print(load_row(f"before {name}", getattr(before, attr)))
         print(load_row(f"prism {name}", getattr(prism, attr) if prism else None, "" if prism else f"prism {prism_why}"))
+        if attr == "create":
+            for floor, load in mock.floors.items():
+                print(load_row(f"floor {'SQLite' if FLOORS[floor] else 'Flask'}", load,
+                               f"floor_server.py: {floor}, the mock's front and workers"))
     print(f"  memory after the create load: mock {mock.memory}" + (f"; before {before.memory}" if before else "")
           + (f"; prism {prism.memory}" if prism else ""))
     print(f"  start-up to the first answer: mock {mock.startup_s * 1000:.0f} ms (median of {STARTUP_RUNS})"
@@ -393,6 +426,9 @@ def report(mock: Figures, prism: Figures | None, prism_why: str | None, before: 
         print(f"  goal create >= {GOAL_RATIO:g}x prism, p99 <= {GOAL_P99_MS:g} ms, no non-2xx: {ratio:.2f}x, "
               f"p99 {create.p99_ms:.2f} ms, {create.errors} non-2xx -> "
               f"{verdict(ratio >= GOAL_RATIO and create.p99_ms <= GOAL_P99_MS and create.errors == 0)}")
+        for floor, load in mock.floors.items():
+            print(f"  floor {floor}: {load.rps / prism.create.rps:.2f}x prism, p99 {load.p99_ms:.2f} ms; "
+                  f"the mock's create runs at {create.rps / load.rps:.0%} of it")
     print(f"  goal memory <= {GOAL_RSS_MIB:g} MiB RSS summed: {mock.memory.rss_mib:.1f} MiB -> "
           f"{verdict(mock.memory.rss_mib <= GOAL_RSS_MIB)}")
     print(f"  goal start-up <= {GOAL_STARTUP_MS:g} ms: {mock.startup_s * 1000:.0f} ms -> "
@@ -418,6 +454,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-mock-") as tmp:
         workdir = Path(tmp)
         mock = measure_mock(workdir, serve_args, work, generate, args.duration)
+        from mockserver.cli import build_parser
+        workers = args.workers or build_parser().parse_args(["serve"]).workers
+        mock.floors = measure_floors(workdir, workers, work, generate, args.duration)
         before = None
         if args.before:
             ours, mock_support.mockserver_command = mock_support.mockserver_command, lambda: [args.before]
