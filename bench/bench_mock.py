@@ -17,6 +17,7 @@ mock validates, authenticates and writes; memory <= 160 MiB RSS; start-up <= 300
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -30,7 +31,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import requests
 
@@ -257,24 +258,34 @@ def mock_startup(workdir: Path, serve_args: list[str], runs: int = STARTUP_RUNS)
     return statistics.median(times)
 
 
+@contextlib.contextmanager
+def serving(command: Callable[[int], list[str]], workdir: Path, name: str, env: dict[str, str] | None = None,
+            poll_s: float = 0.05) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`command(port)` started in a session of its own on a free port (its output in workdir/NAME-PORT.log):
+    its base URL and process once it answers /__admin/health; the whole group stopped afterwards."""
+    port = free_port()
+    log = workdir / f"{name}-{port}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(command(port), cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True, preexec_fn=die_with_parent)
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        wait_healthy(base_url, process, log, poll_s=poll_s)
+        yield base_url, process
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=15)
+
+
 def bare_flask_startup(workdir: Path, runs: int = STARTUP_RUNS) -> float:
     """Start-up to the first 200 of bench/bare_flask_app.py under gunicorn with two sync workers."""
     times = []
     for _ in range(runs):
-        port = free_port()
-        log = workdir / f"bare-flask-{port}.log"
         started = time.perf_counter()
-        with log.open("wb") as out:
-            process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "2", "--bind",
-                                        f"127.0.0.1:{port}", "--chdir", str(ROOT / "bench"), "bare_flask_app:app"],
-                                       cwd=workdir, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                       preexec_fn=die_with_parent)
-        try:
-            wait_healthy(f"http://127.0.0.1:{port}", process, log, poll_s=0.005)
+        with serving(lambda port: [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
+                                   "--chdir", str(ROOT / "bench"), "bare_flask_app:app"],
+                     workdir, "bare-flask", poll_s=0.005):
             times.append(time.perf_counter() - started)
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=15)
     return statistics.median(times)
 
 
@@ -342,6 +353,7 @@ def measure_mock(workdir: Path, serve_args: list[str], work: Workload, generate:
     return figures
 
 
+FLOOR_SERVER = ROOT / "bench" / "floor_server.py"
 FLOORS = {"Flask only": False, "Flask + SQLite": True}  # floor name -> writes each create to a SQLite file
 
 
@@ -350,21 +362,11 @@ def measure_floors(workdir: Path, workers: int, work: Workload, generate: Callab
     """Create throughput of floor_server.py with the mock's worker count, from memory and with SQLite."""
     floors = {}
     for name, writes in FLOORS.items():
-        port = free_port()
-        log = workdir / f"floor-{port}.log"
-        env = {**os.environ, **({"BARE_FLASK_DB": str(workdir / f"floor-{port}.db")} if writes else {})}
-        with log.open("wb") as out:
-            process = subprocess.Popen([sys.executable, str(ROOT / "bench" / "floor_server.py"), str(port), str(workers)],
-                                       cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                       start_new_session=True, preexec_fn=die_with_parent)
-        base_url = f"http://127.0.0.1:{port}"
-        try:
-            wait_healthy(base_url, process, log)
+        db = {"BARE_FLASK_DB": str(workdir / f"floor-{len(floors)}.db")} if writes else {}
+        with serving(lambda port: [sys.executable, str(FLOOR_SERVER), str(port), str(workers)], workdir, "floor",
+                     env={**os.environ, **db}) as (base_url, _):
             generate(base_url, "POST", work.create_path, work.maker, work.body, 1.0)  # warm-up, as for the mock
             floors[name] = generate(base_url, "POST", work.create_path, work.maker, work.body, seconds)
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=15)
     return floors
 
 
