@@ -3,7 +3,8 @@
 Figures, all on 127.0.0.1: start-up to the first 200; create, approve and list throughput with
 p50/p99 under a load generator (wrk -t2 -c16 when wrk is on PATH (`apt-get install -y wrk`), else a
 Python thread generator with 16 connections); the memory of the whole process group after the
-create load (RSS summed, and PSS, which counts a page shared by several processes once). Prism
+create load (RSS summed, and PSS, which counts a page shared by several processes once); the bytes
+each server's processes wrote to storage per create (/proc/PID/io). Prism
 (`prism mock -v error openapi.yaml`, npm-installed into bench/.prism/) gets the same requests in
 the same run, and so do two floors (floor_server.py: the smallest Flask app on the mock's own front
 and worker count, answering from memory, then writing each create to SQLite), which show how much
@@ -64,6 +65,7 @@ class Load:
     p50_ms: float
     p99_ms: float
     errors: int  # answers that were not 2xx, and socket errors
+    written_kib: float | None = None  # bytes the server's processes wrote to storage per request (`disk_writes`)
 
     @property
     def rps(self) -> float:
@@ -178,16 +180,23 @@ class Memory:
         return f"RSS {self.rss_mib:.1f} MiB{pss} ({self.processes} processes)"
 
 
-def group_memory(leader: int) -> Memory:
-    """The memory of a process group (gunicorn arbiter, workers and dispatcher, or node)."""
-    rss_kib, pss_kib, count, pss_known = 0, 0, 0, True
+def _group_entries(leader: int) -> Iterator[Path]:
+    """The /proc entries of the processes in the group that `leader` leads."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            stat = (entry / "stat").read_text()
-            if int(stat.rsplit(")", 1)[1].split()[2]) != leader:
-                continue
+            if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[2]) == leader:
+                yield entry
+        except (OSError, IndexError, ValueError):
+            continue
+
+
+def group_memory(leader: int) -> Memory:
+    """The memory of a process group (gunicorn arbiter, workers and dispatcher, or node)."""
+    rss_kib, pss_kib, count, pss_known = 0, 0, 0, True
+    for entry in _group_entries(leader):
+        try:
             rss_kib += int(re.search(r"VmRSS:\s+(\d+)", (entry / "status").read_text()).group(1))
             count += 1
             try:
@@ -197,6 +206,31 @@ def group_memory(leader: int) -> Memory:
         except (OSError, AttributeError, IndexError, ValueError):
             continue
     return Memory(rss_kib / 1024, pss_kib / 1024 if pss_known else None, count)
+
+
+def group_written_bytes(leader: int) -> int | None:
+    """Bytes the processes of a group have sent to storage so far (`write_bytes` of /proc/PID/io,
+    counted when a clean page of a file becomes dirty: a WAL frame, a database page a checkpoint
+    copies, a log line); None where /proc/PID/io cannot be read."""
+    total = None
+    for entry in _group_entries(leader):
+        try:
+            written = int(re.search(r"^write_bytes:\s+(\d+)", (entry / "io").read_text(), re.M).group(1))
+        except (OSError, AttributeError):
+            continue
+        total = (total or 0) + written
+    return total
+
+
+def disk_writes(leader: int, load: Callable[[], Load]) -> Load:
+    """`load()`, with the storage bytes its server group wrote per request: with creates at ~1,000/s,
+    the SQLite write volume (not CPU) is what the tail latency waits on here."""
+    before = group_written_bytes(leader)
+    figures = load()
+    after = group_written_bytes(leader)
+    if before is not None and after is not None and figures.requests:
+        figures.written_kib = (after - before) / 1024 / figures.requests
+    return figures
 
 
 def group_rss_mib(leader: int) -> float:
@@ -339,7 +373,8 @@ def measure_mock(workdir: Path, serve_args: list[str], work: Workload, generate:
     served = start_served(workdir, *serve_args, db="state.db", preexec_fn=die_with_parent)
     try:
         generate(served.base_url, "POST", work.create_path, work.maker, work.body, 1.0)  # warm-up
-        figures.create = generate(served.base_url, "POST", work.create_path, work.maker, work.body, seconds)
+        figures.create = disk_writes(served.process.pid, lambda: generate(
+            served.base_url, "POST", work.create_path, work.maker, work.body, seconds))
         figures.memory = group_memory(served.process.pid)  # after (1 +) `seconds` of load
         ids = pending_ids(workdir / "state.db", 10**6)
         ids_file = workdir / "ids.txt"
@@ -364,9 +399,10 @@ def measure_floors(workdir: Path, workers: int, work: Workload, generate: Callab
     for name, writes in FLOORS.items():
         db = {"BARE_FLASK_DB": str(workdir / f"floor-{len(floors)}.db")} if writes else {}
         with serving(lambda port: [sys.executable, str(FLOOR_SERVER), str(port), str(workers)], workdir, "floor",
-                     env={**os.environ, **db}) as (base_url, _):
+                     env={**os.environ, **db}) as (base_url, process):
             generate(base_url, "POST", work.create_path, work.maker, work.body, 1.0)  # warm-up, as for the mock
-            floors[name] = generate(base_url, "POST", work.create_path, work.maker, work.body, seconds)
+            floors[name] = disk_writes(process.pid, lambda: generate(
+                base_url, "POST", work.create_path, work.maker, work.body, seconds))
     return floors
 
 
@@ -375,7 +411,8 @@ def measure_prism(workdir: Path, work: Workload, generate: Callable[..., Load], 
     try:
         figures = Figures(startup_s=prism.startup_s)
         generate(prism.base_url, "POST", work.create_path, work.maker, work.body, 1.0)
-        figures.create = generate(prism.base_url, "POST", work.create_path, work.maker, work.body, seconds)
+        figures.create = disk_writes(prism.process.pid, lambda: generate(
+            prism.base_url, "POST", work.create_path, work.maker, work.body, seconds))
         figures.memory = group_memory(prism.process.pid)
         decided = json.dumps(decision("00000000-0000-0000-0000-000000000000", "approved", "bench"))
         figures.approve = generate(prism.base_url, "PUT", work.create_path, work.checker, decided, seconds / 2)
@@ -395,8 +432,10 @@ def row(name: str, load: Load | None, rss: float | None, extra: str = "") -> str
 
 def load_row(name: str, load: Load | None, extra: str = "") -> str:
     if load is None:
-        return f"  {name:<16} {'-':>9} {'-':>9} {'-':>9} {'-':>7}  {extra}"
-    return f"  {name:<16} {load.rps:>9.0f} {load.p50_ms:>9.2f} {load.p99_ms:>9.2f} {load.errors:>7d}  {extra}"
+        return f"  {name:<16} {'-':>9} {'-':>9} {'-':>9} {'-':>7} {'-':>9}  {extra}"
+    written = f"{load.written_kib:>9.1f}" if load.written_kib is not None else f"{'-':>9}"
+    return (f"  {name:<16} {load.rps:>9.0f} {load.p50_ms:>9.2f} {load.p99_ms:>9.2f} {load.errors:>7d} {written}"
+            f"  {extra}")
 
 
 def verdict(met: bool) -> str:
@@ -404,7 +443,8 @@ def verdict(met: bool) -> str:
 
 
 def report(mock: Figures, prism: Figures | None, prism_why: str | None, before: Figures | None = None) -> None:
-    print(f"  {'':<16} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'non-2xx':>7}")
+    print(f"  {'':<16} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'non-2xx':>7} {'disk KiB':>9}  (disk: KiB the"
+          " server wrote to storage per request, create load only)")
     for name, attr in (("create", "create"), ("approve", "approve"), ("list", "listing")):
         print(load_row(f"mock {name}", getattr(mock, attr)))
         if before is not None:

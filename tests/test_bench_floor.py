@@ -16,7 +16,7 @@ from mock_support import auth, body_for
 from capillary_contract.loader import load_contract
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-from bench_mock import FLOOR_SERVER, serving  # noqa: E402
+from bench_mock import FLOOR_SERVER, Load, disk_writes, serving  # noqa: E402
 
 
 def _floor(tmp_path: Path, db: Path | None) -> Any:
@@ -55,3 +55,24 @@ def test_the_memory_floor_writes_nothing(tmp_path) -> None:
                                json=body_for("GOODWILL-POINTS"), headers=auth("maker"), timeout=5)
     assert answer.status_code == 200 and answer.json()["data"]["status"] == "AdminTask"
     assert list(tmp_path.glob("*.db")) == []
+
+
+def _creates(base: str, count: int) -> Load:
+    url = base + load_contract().create_path("GOODWILL-POINTS")
+    started = time.perf_counter()
+    with requests.Session() as session:
+        for _ in range(count):
+            session.post(url, json=body_for("GOODWILL-POINTS"), headers=auth("maker"), timeout=5).raise_for_status()
+    return Load("test", count, time.perf_counter() - started, 0.0, 0.0, 0)
+
+
+def test_disk_writes_counts_what_the_group_wrote_per_request(tmp_path) -> None:
+    """bench_mock's disk column: each SQLite create writes at least one WAL frame (4 KiB); the memory
+    floor writes at most its log."""
+    with _floor(tmp_path, tmp_path / "floor.db") as (base, process):
+        sqlite = disk_writes(process.pid, lambda: _creates(base, 40))
+    with _floor(tmp_path, None) as (base, process):
+        memory = disk_writes(process.pid, lambda: _creates(base, 40))
+    assert sqlite.requests == memory.requests == 40
+    assert sqlite.written_kib is not None and sqlite.written_kib >= 4
+    assert memory.written_kib is not None and memory.written_kib < 1
