@@ -12,8 +12,10 @@ of the create figure Flask and one SQLite write take on this machine. Goals (iss
 mock validates, authenticates and writes; memory <= 160 MiB RSS; start-up <= 300 ms.
 
     .venv/bin/python bench/bench_mock.py [--duration 10] [--workers N --threads N] [--before MOCKSERVER]
+                                         [--state-dir DIR]
 
 `--before PATH` also measures another `mockserver` executable (an older checkout's) in the same run.
+`--state-dir /dev/shm` keeps the databases in memory: the figures of the mock when storage is not the limit.
 """
 from __future__ import annotations
 
@@ -368,15 +370,16 @@ class Figures:
 
 
 def measure_mock(workdir: Path, serve_args: list[str], work: Workload, generate: Callable[..., Load],
-                 seconds: float) -> Figures:
+                 seconds: float, state_dir: Path) -> Figures:
     figures = Figures(startup_s=mock_startup(workdir, serve_args), bare_flask_startup_s=bare_flask_startup(workdir))
-    served = start_served(workdir, *serve_args, db="state.db", preexec_fn=die_with_parent)
+    db = state_dir / "state.db"
+    served = start_served(workdir, *serve_args, db=str(db), preexec_fn=die_with_parent)
     try:
         generate(served.base_url, "POST", work.create_path, work.maker, work.body, 1.0)  # warm-up
         figures.create = disk_writes(served.process.pid, lambda: generate(
             served.base_url, "POST", work.create_path, work.maker, work.body, seconds))
         figures.memory = group_memory(served.process.pid)  # after (1 +) `seconds` of load
-        ids = pending_ids(workdir / "state.db", 10**6)
+        ids = pending_ids(db, 10**6)
         ids_file = workdir / "ids.txt"
         ids_file.write_text("\n".join(ids) + "\n")
         figures.approve = generate(served.base_url, "PUT", work.create_path, work.checker, None, seconds / 2, ids_file)
@@ -393,11 +396,11 @@ FLOORS = {"Flask only": False, "Flask + SQLite": True}  # floor name -> writes e
 
 
 def measure_floors(workdir: Path, workers: int, work: Workload, generate: Callable[..., Load],
-                   seconds: float) -> dict[str, Load]:
+                   seconds: float, state_dir: Path) -> dict[str, Load]:
     """Create throughput of floor_server.py with the mock's worker count, from memory and with SQLite."""
     floors = {}
     for name, writes in FLOORS.items():
-        db = {"BARE_FLASK_DB": str(workdir / f"floor-{len(floors)}.db")} if writes else {}
+        db = {"BARE_FLASK_DB": str(state_dir / f"floor-{len(floors)}.db")} if writes else {}
         with serving(lambda port: [sys.executable, str(FLOOR_SERVER), str(port), str(workers)], workdir, "floor",
                      env={**os.environ, **db}) as (base_url, process):
             generate(base_url, "POST", work.create_path, work.maker, work.body, 1.0)  # warm-up, as for the mock
@@ -485,6 +488,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, help="mockserver serve --threads (default: its own)")
     parser.add_argument("--no-prism", action="store_true")
     parser.add_argument("--before", metavar="MOCKSERVER", help="also measure this mockserver executable")
+    parser.add_argument("--state-dir", type=Path, metavar="DIR", help="where the mocks and the SQLite floor keep "
+                        "their databases (default: the run's temporary folder); /dev/shm shows them with no disk")
     args = parser.parse_args(argv)
     serve_args = [*(["--workers", str(args.workers)] if args.workers else []),
                   *(["--threads", str(args.threads)] if args.threads else [])]
@@ -492,19 +497,22 @@ def main(argv: list[str] | None = None) -> int:
     work = Workload.of_contract()
     print(f"bench_mock: load generator {'wrk -t2 -c16' if generate is wrk_load else 'python threads x16 (no wrk on PATH)'}"
           f", {args.duration:g} s of creates (approve, list: {args.duration / 2:g} s), mockserver serve "
-          f"{' '.join(serve_args) or '(default workers/threads)'}; load average {os.getloadavg()[0]:.1f}", flush=True)
-    with tempfile.TemporaryDirectory(prefix="bench-mock-") as tmp:
-        workdir = Path(tmp)
-        mock = measure_mock(workdir, serve_args, work, generate, args.duration)
+          f"{' '.join(serve_args) or '(default workers/threads)'}, databases in "
+          f"{args.state_dir or 'the temporary folder'}; load average {os.getloadavg()[0]:.1f}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="bench-mock-") as tmp, \
+            tempfile.TemporaryDirectory(prefix="bench-mock-state-", dir=args.state_dir) as state:
+        workdir, state_dir = Path(tmp), Path(state)
+        mock = measure_mock(workdir, serve_args, work, generate, args.duration, state_dir)
         from mockserver.cli import build_parser
         workers = args.workers or build_parser().parse_args(["serve"]).workers
-        mock.floors = measure_floors(workdir, workers, work, generate, args.duration)
+        mock.floors = measure_floors(workdir, workers, work, generate, args.duration, state_dir)
         before = None
         if args.before:
             ours, mock_support.mockserver_command = mock_support.mockserver_command, lambda: [args.before]
             try:
                 (workdir / "before").mkdir()
-                before = measure_mock(workdir / "before", serve_args, work, generate, args.duration)
+                (state_dir / "before").mkdir()
+                before = measure_mock(workdir / "before", serve_args, work, generate, args.duration, state_dir / "before")
             finally:
                 mock_support.mockserver_command = ours
         prism_why = "skipped (--no-prism)" if args.no_prism else ensure_prism()

@@ -16,7 +16,7 @@ from mock_support import auth, body_for
 from capillary_contract.loader import load_contract
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-from bench_mock import FLOOR_SERVER, Load, disk_writes, serving  # noqa: E402
+from bench_mock import FLOOR_SERVER, Load, Workload, disk_writes, measure_floors, python_load, serving  # noqa: E402
 
 
 def _floor(tmp_path: Path, db: Path | None) -> Any:
@@ -76,3 +76,15 @@ def test_disk_writes_counts_what_the_group_wrote_per_request(tmp_path) -> None:
     assert sqlite.requests == memory.requests == 40
     assert sqlite.written_kib is not None and sqlite.written_kib >= 4
     assert memory.written_kib is not None and memory.written_kib < 1
+
+
+def test_the_floors_keep_their_database_in_the_state_dir(tmp_path) -> None:
+    """`bench_mock --state-dir DIR` (e.g. /dev/shm): the SQLite floor writes its file there, not in the run's folder."""
+    workdir, state_dir = tmp_path / "run", tmp_path / "state"
+    workdir.mkdir()
+    state_dir.mkdir()
+    floors = measure_floors(workdir, 2, Workload.of_contract(), python_load, 0.5, state_dir)
+    assert set(floors) == {"Flask only", "Flask + SQLite"}
+    assert all(load.requests > 0 and load.errors == 0 for load in floors.values())
+    assert [p.name for p in state_dir.glob("*.db")] == ["floor-1.db"]
+    assert list(workdir.glob("*.db")) == []
