@@ -9,6 +9,7 @@ import os
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, g, request
@@ -149,11 +150,12 @@ def decide_request() -> Any:
         if token is None:
             raise _decided_elsewhere(stored)
         fault = _forced_outcome(tx, rtype.url_name)
-        if _waits(state, fault):
+        holds = _holds(state, fault)
+        if holds:
             hand_over()  # inline on the front's loop, the claim and the fault are rolled back here
     try:
         with state.claims.kept(token):
-            return {"data": _approve(state, stored, token, step, decision, user.user_id, rtype, fault)}
+            return {"data": _approve(state, stored, token, step, decision, user.user_id, rtype, fault, holds)}
     except BaseException:  # a finished decision cleared its claim in the same write; an unfinished one frees it
         with state.store.transaction() as tx:
             tx.release_claim(request_id, token)
@@ -169,11 +171,23 @@ def _decided_elsewhere(stored: StoredRequest | None) -> ApiError:
     return ApiError.of(409, DECIDED, "requestId", "a decision on the request is under way")
 
 
-def _waits(state: MockState, force: Forced | None) -> bool:
-    """The approval will hold its request: a latency, a timeout, or a chained call (see `_approve`)."""
-    if force is not None and (force.latency_ms or force.outcome == TIMEOUT):
-        return True
-    return state.config.chain_calls and not (force is not None and force.outcome)
+@dataclass(frozen=True)
+class _Holds:
+    """What an approval waits on before its outcome is known; true if anything (the decision then
+    hands itself over to a thread, waiting.py). `_approve` waits on exactly these."""
+
+    latency_s: float  # a queued fault's latency
+    timeout: bool     # the wrapped call never answers: the gateway gives up after --outcome-timeout
+    chain: bool       # --chain: the payload's host is really called
+
+    def __bool__(self) -> bool:
+        return bool(self.latency_s or self.timeout or self.chain)
+
+
+def _holds(state: MockState, force: Forced | None) -> _Holds:
+    return _Holds(latency_s=force.latency_ms / 1000 if force is not None and force.latency_ms else 0.0,
+                  timeout=force is not None and force.outcome == TIMEOUT,
+                  chain=state.config.chain_calls and not (force is not None and force.outcome))
 
 
 def _forced_outcome(tx: Transaction, url_type: str) -> Forced | None:
@@ -187,17 +201,17 @@ def _forced_outcome(tx: Transaction, url_type: str) -> Forced | None:
 
 
 def _approve(state: MockState, stored: StoredRequest, token: str, step: Any, decision: dict[str, Any],
-             checker_id: int, rtype: Any, force: Forced | None) -> dict[str, Any]:
+             checker_id: int, rtype: Any, force: Forced | None, holds: _Holds) -> dict[str, Any]:
     ctx = CallContext(state.contract, rtype, stored.document["details"]["IntouchAPITask-Payload"],
                       stored.org_id, stored.maker_id)
-    if force and force.latency_ms:
-        time.sleep(force.latency_ms / 1000)
-    if force and force.outcome == TIMEOUT:  # the wrapped call never answers: the gateway gives up
+    if holds.latency_s:
+        time.sleep(holds.latency_s)
+    if holds.timeout:
         time.sleep(state.config.outcome_timeout_s)
     outcome = None
     if force and force.outcome:
         outcome = forced(ctx, force)
-    elif state.config.chain_calls:
+    elif holds.chain:
         outcome = chained(ctx, state.config.chain_timeout_s, state.config.chain_allow)
     with state.store.transaction() as tx:
         if outcome is None:
