@@ -225,8 +225,9 @@ def group_written_bytes(leader: int) -> int | None:
 
 
 def disk_writes(leader: int, load: Callable[[], Load]) -> Load:
-    """`load()`, with the storage bytes its server group wrote per request: with creates at ~1,000/s,
-    the SQLite write volume (not CPU) is what the tail latency waits on here."""
+    """`load()`, with the storage bytes its server group wrote per request: on a disk, the create tail
+    waits on storage (each fsync of a checkpoint stalls the WAL writes beside it), and this is how much
+    of it each create causes."""
     before = group_written_bytes(leader)
     figures = load()
     after = group_written_bytes(leader)
