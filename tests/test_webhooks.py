@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Iterator
 
 import pytest
@@ -76,8 +76,24 @@ class Api:
             answer = self.events(waitFor="all", timeout=WAIT_PER_CALL_S, **params)
             if not answer["timedOut"]:
                 break
-        assert answer["timedOut"] is False, answer
+        assert answer["timedOut"] is False, self.unsettled(answer["events"])
         return answer["events"]
+
+    def unsettled(self, events: list[dict[str, Any]]) -> str:
+        """Why a wait ran out, in lines a failure report can show whole: each delivery still
+        pending (tries, last answer, when the next is due), and what the health document says
+        of the dispatcher and the outbox."""
+        now = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        lines = [f"deliveries still pending at {now}:"]
+        for event in events:
+            for d in event["deliveries"]:
+                if d["state"] == "pending":
+                    lines.append(f"  {event['requestId']} {event['state']}: attempts={d['attempts']}"
+                                 f" lastStatus={d['lastStatus']} lastError={d['lastError']!r}"
+                                 f" nextAttemptAt={d['nextAttemptAt']}")
+        health = self.http.get(f"{self.base_url}/__admin/health", timeout=10)
+        lines.append(f"health: {health.status_code} {health.text[:2000]}")
+        return "\n".join(lines)
 
 
 @contextlib.contextmanager

@@ -39,7 +39,11 @@ def serving(workdir: Path, db: Path, hook: Receiver, stop_with: int = signal.SIG
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         _wait_healthy(f"http://127.0.0.1:{port}", process, log)
-        yield Api(f"http://127.0.0.1:{port}")
+        try:
+            yield Api(f"http://127.0.0.1:{port}")
+        except AssertionError as failure:  # what the server said is half of why
+            raise AssertionError(f"{failure}\n--- {log.name} (end):\n{log.read_text(errors='replace')[-3000:]}") \
+                from failure
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, stop_with)
