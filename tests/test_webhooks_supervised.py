@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from capillary_contract.receiver import Answer, Receiver, always
-from mock_support import ServedMock, served_mock
+from mock_support import ServedMock, served_mock, start_served
 
 SLOW_RECEIVER_S = 20.0
 
@@ -111,3 +111,20 @@ def test_sigterm_stops_the_dispatcher_promptly_while_a_receiver_holds_a_delivery
         _until(lambda: not _alive(dispatcher), timeout_s=3)
         # and the server has another one (a restart imports the app afresh: slow on a loaded machine)
         assert _dispatcher_pid(served, timeout_s=60) != dispatcher
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_stop_signal_to_the_process_group_stops_the_dispatcher_with_its_server(tmp_path: Path, stop: int) -> None:
+    """As Ctrl-C in a terminal (or a `kill` of the group) does: the dispatcher's exit is part of the stop,
+    not a death to log and repair while the server goes."""
+    with Receiver(script=always(200)) as hook:
+        served = start_served(tmp_path, "--webhook", hook.url)
+        try:
+            dispatcher = _dispatcher_pid(served)
+        finally:
+            os.killpg(served.process.pid, stop)
+            served.process.wait(timeout=15)
+    _until(lambda: not _alive(dispatcher), timeout_s=5)
+    log = served.log.read_text(errors="replace")
+    assert "exited" not in log, log
+    assert log.count("webhook dispatcher started") == 1, log

@@ -3,9 +3,10 @@
 - `mockserver serve` with a database file: gunicorn's arbiter starts it once, as its own
   process (`on_ready`, hooked into `server.ON_READY`), and the workers forked after that run
   none. A `Supervisor` thread in the arbiter starts it again whenever it dies (a kill -9, a crash)
-  and stops it when the arbiter exits (`on_exit`). The process exits by itself within a fraction
-  of a second when the arbiter is gone (even after a kill -9 of the arbiter), and within about a
-  second of a SIGTERM, whatever its receivers are doing.
+  and stops it when the arbiter exits (`on_exit`); a stop signal to the arbiter (a Ctrl-C reaches
+  the dispatcher too) tells it first, so that exit is not taken for a death. The process exits
+  by itself within a fraction of a second when the arbiter is gone (even after a kill -9 of the
+  arbiter), and within about a second of a SIGTERM, whatever its receivers are doing.
 - An app made by `create_app` in any other way (tests, `serve_in_thread`, a `:memory:`
   database under gunicorn, whose one worker holds the data): a thread in that process,
   started with the app (`:memory:`: at the first request, in the process serving it),
@@ -40,6 +41,7 @@ RESTART_DELAY_S, MAX_RESTART_DELAY_S = 0.5, 10.0  # after a death; doubled while
 _dispatcher_elsewhere = False  # set in the gunicorn arbiter before it forks workers
 _supervisor: "Supervisor | None" = None
 CONFIG_ENV = "MOCKSERVER_DISPATCHER_CONFIG"
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)  # gunicorn's arbiter stops on these
 
 
 def prepare(store: Store, config: MockConfig) -> None:
@@ -158,6 +160,10 @@ class Supervisor:
             self.process = None
             self._stop.wait(delay)
 
+    def stopping(self) -> None:
+        """The arbiter is stopping: a dispatcher that exits from now on is not replaced."""
+        self._stop.set()
+
     def stop(self, timeout_s: float = 5.0) -> None:
         with self._lock:
             self._stop.set()
@@ -178,6 +184,24 @@ def on_ready(config: MockConfig, server: Any) -> None:
         return  # :memory: lives in the one worker: its app runs the dispatcher as a thread
     _dispatcher_elsewhere = True
     _supervisor = Supervisor(config).start()
+    _tell_when_stopping(_supervisor)
+
+
+def _tell_when_stopping(supervisor: Supervisor) -> None:
+    """Tell the supervisor of a stop signal before gunicorn's own handler (installed by then) runs.
+    A Ctrl-C or a `kill` of the process group reaches the dispatcher too, which exits at once: without
+    this, that exit looked like a death, logged a warning and started another while the server stopped."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal handlers can only be set in the main thread; gunicorn's arbiter runs in it
+    for sig in STOP_SIGNALS:
+        previous = signal.getsignal(sig)
+        if not callable(previous):
+            continue
+
+        def handler(signum: int, frame: Any, previous: Any = previous) -> None:
+            supervisor.stopping()
+            previous(signum, frame)
+        signal.signal(sig, handler)
 
 
 def on_exit(config: MockConfig, server: Any) -> None:
