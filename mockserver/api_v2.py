@@ -20,7 +20,7 @@ from .errors import ApiError
 from .events import build_event
 from capillary_contract.requests import spelling_hint
 from capillary_contract.types import by_any_name
-from .simulator import TIMEOUT, CallContext, Forced, chained, forced, simulate
+from .simulator import TIMEOUT, CallContext, Forced, Outcome, chained, forced, simulate
 from .state import EXTENSION, MockState, mock_state
 from .store import ListQuery, StoredRequest, Transaction
 from .waiting import hand_over
@@ -145,14 +145,17 @@ def decide_request() -> Any:
         if action == REJECT:
             return {"data": _finish(state, tx, stored, None, step, StepInputs(decision), user.user_id, rtype,
                                     decision)}
+        fault = _forced_outcome(tx, rtype.url_name)
+        holds = _holds(state, fault)
+        if not holds:  # the outcome is known now: the decision is this one write, as a rejection is
+            ctx = _call_context(state, stored, rtype)
+            return {"data": _record_approval(state, tx, stored, None, step, decision, user.user_id, rtype, ctx,
+                                             _known_outcome(state, ctx, fault, holds))}
         # The wrapped call runs outside any transaction: the claim keeps other checkers out meanwhile.
         token = tx.claim_decision(request_id)
         if token is None:
             raise _decided_elsewhere(stored)
-        fault = _forced_outcome(tx, rtype.url_name)
-        holds = _holds(state, fault)
-        if holds:
-            hand_over()  # inline on the front's loop, the claim and the fault are rolled back here
+        hand_over()  # inline on the front's loop, the claim and the fault are rolled back here
     try:
         with state.claims.kept(token):
             return {"data": _approve(state, stored, token, step, decision, user.user_id, rtype, fault, holds)}
@@ -202,25 +205,43 @@ def _forced_outcome(tx: Transaction, url_type: str) -> Forced | None:
 
 def _approve(state: MockState, stored: StoredRequest, token: str, step: Any, decision: dict[str, Any],
              checker_id: int, rtype: Any, force: Forced | None, holds: _Holds) -> dict[str, Any]:
-    ctx = CallContext(state.contract, rtype, stored.document["details"]["IntouchAPITask-Payload"],
-                      stored.org_id, stored.maker_id)
+    """An approval that waits (`holds`): the waits run under the claim, outside any transaction,
+    and the outcome is written in a second one."""
+    ctx = _call_context(state, stored, rtype)
     if holds.latency_s:
         time.sleep(holds.latency_s)
     if holds.timeout:
         time.sleep(state.config.outcome_timeout_s)
-    outcome = None
-    if force and force.outcome:
-        outcome = forced(ctx, force)
-    elif holds.chain:
-        outcome = chained(ctx, state.config.chain_timeout_s, state.config.chain_allow)
+    outcome = _known_outcome(state, ctx, force, holds)
     with state.store.transaction() as tx:
-        if outcome is None:
-            outcome = simulate(ctx, tx)
-        inputs = StepInputs(decision, outcome.output, outcome.succeeded)
-        document = _finish(state, tx, stored, token, step, inputs, checker_id, rtype, decision)
-        if outcome.remember and outcome.succeeded:
-            tx.remember_reference(stored.org_id, *outcome.remember)
-        return document
+        return _record_approval(state, tx, stored, token, step, decision, checker_id, rtype, ctx, outcome)
+
+
+def _call_context(state: MockState, stored: StoredRequest, rtype: Any) -> CallContext:
+    return CallContext(state.contract, rtype, stored.document["details"]["IntouchAPITask-Payload"],
+                       stored.org_id, stored.maker_id)
+
+
+def _known_outcome(state: MockState, ctx: CallContext, force: Forced | None, holds: _Holds) -> Outcome | None:
+    """The wrapped call's outcome when it does not depend on the store: forced, or the chained
+    call's; None: it is simulated, inside the transaction that records it."""
+    if force and force.outcome:
+        return forced(ctx, force)
+    if holds.chain:
+        return chained(ctx, state.config.chain_timeout_s, state.config.chain_allow)
+    return None
+
+
+def _record_approval(state: MockState, tx: Transaction, stored: StoredRequest, token: str | None, step: Any,
+                     decision: dict[str, Any], checker_id: int, rtype: Any, ctx: CallContext,
+                     outcome: Outcome | None) -> dict[str, Any]:
+    if outcome is None:
+        outcome = simulate(ctx, tx)
+    inputs = StepInputs(decision, outcome.output, outcome.succeeded)
+    document = _finish(state, tx, stored, token, step, inputs, checker_id, rtype, decision)
+    if outcome.remember and outcome.succeeded:
+        tx.remember_reference(stored.org_id, *outcome.remember)
+    return document
 
 
 def _finish(state: MockState, tx: Transaction, stored: StoredRequest, token: str | None, step: Any,
