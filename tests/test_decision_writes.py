@@ -11,18 +11,11 @@ from typing import Any, Iterator
 
 import pytest
 
-from capillary_contract.examples import documented_bodies
-from capillary_contract.http import basic_authorization
+from mock_support import BASE, auth, body_for, decision
 from mockserver.app import create_app
 from mockserver.config import MockConfig
 
-BASE = "/api_gateway/v2/request-workflow"
 TYPE = "POINTS-REDEMPTION"
-BODIES = documented_bodies()
-
-
-def _auth(user: str) -> dict[str, str]:
-    return {"Authorization": basic_authorization(user, user), "X-CAP-API-AUTH-ORG-ID": "51250"}
 
 
 class Counted:
@@ -50,11 +43,10 @@ def mock(tmp_path: Path) -> Iterator[tuple[Any, Counted]]:
 
 
 def _decide(client: Any, verdict: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
-    created = client.post(f"{BASE}/{TYPE}", json=BODIES[TYPE], headers=_auth("maker"))
+    created = client.post(f"{BASE}/{TYPE}", json=body_for(TYPE), headers=auth("maker"))
     assert created.status_code == 200, created.get_data(as_text=True)
-    body = {"requestId": created.get_json()["data"]["requestId"], "actionName": "AdminTask",
-            "payload": {"AdminTask-Payload": {"actionDecision": verdict, "actionMessage": f"{verdict} by test"}}}
-    return {"body": body, "headers": {**_auth("checker"), **(headers or {})}}
+    return {"body": decision(created.get_json()["data"]["requestId"], verdict),
+            "headers": {**auth("checker"), **(headers or {})}}
 
 
 @pytest.mark.parametrize(("verdict", "outcome", "state"), [
