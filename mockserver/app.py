@@ -26,11 +26,11 @@ from .masking import masked_headers, masked_text
 from .preload import load_configured
 from capillary_contract.types import load_types
 from .state import EXTENSION, MockState, mock_state
-from .store import StoreError, StoreFull, open_store
+from .store import ReadOverBudget, StoreError, StoreFull, open_store
 from .store.claims import ClaimKeeper
 from .ui import QUIET_HEADER
 from .validation import RequestValidator
-from .waiting import WouldWait, answer_handed_over
+from .waiting import WouldWait, answer_handed_over, budget_inline_reads, end_read_budget
 
 log = logging.getLogger("mockserver")
 access_log = logging.getLogger("mockserver.access")
@@ -77,8 +77,11 @@ def create_app(config: MockConfig | None = None) -> Flask:
 
     load_configured(app.extensions[EXTENSION])
     app.before_request(_check_request)
+    app.before_request(budget_inline_reads)
     app.after_request(_finish_response)
+    app.teardown_request(end_read_budget)
     app.register_error_handler(WouldWait, answer_handed_over)
+    app.register_error_handler(ReadOverBudget, answer_handed_over)
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(StoreError, _store_error)
     app.register_error_handler(HTTPException, _http_error)

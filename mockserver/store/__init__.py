@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import (CLAIM_TTL_S, Attempt, Due, LegacyRow, ListQuery, LogQuery, Reader, RecordQuery, Store, StoredEvent,
-                   StoredRequest, StoreError, StoreFull, StoreUnavailable, Transaction)
+from .base import (CLAIM_TTL_S, READ_BUDGET, Attempt, Due, LegacyRow, ListQuery, LogQuery, Reader, ReadOverBudget,
+                   RecordQuery, Store, StoredEvent, StoredRequest, StoreError, StoreFull, StoreUnavailable, Transaction)
 from .sqlite import SqliteStore, process_local
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
-__all__ = ["CLAIM_TTL_S", "Attempt", "Due", "LegacyRow", "ListQuery", "LogQuery", "Reader", "RecordQuery", "Store",
+__all__ = ["CLAIM_TTL_S", "READ_BUDGET", "Attempt", "Due", "LegacyRow", "ListQuery", "LogQuery", "Reader",
+           "ReadOverBudget", "RecordQuery", "Store",
            "StoredEvent", "StoredRequest", "StoreError", "StoreFull", "StoreUnavailable", "Transaction", "is_postgres",
            "open_store", "process_local"]
 

@@ -10,6 +10,7 @@ database whatever lock an implementation adds for speed.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import json
 import threading
@@ -30,6 +31,19 @@ class StoreUnavailable(StoreError):
 
 class StoreFull(StoreError):
     """The disk (or the database's size limit) is full: 507 until space returns."""
+
+
+class ReadOverBudget(Exception):
+    """A read ran past the `READ_BUDGET` of its context and was stopped; it changed nothing, so its
+    request can be run again from the start where it may take as long as it needs (waiting.py)."""
+
+
+# How long one `store.read()` may run, in seconds of its thread's CPU time, for the reads of this context
+# (None: no limit).
+# A store whose reads cannot hold a request's event loop may ignore it (PostgreSQL's requests all
+# run in threads). A write transaction lifts it for the rest of the context: a request that has
+# written must finish where it is, never be run again.
+READ_BUDGET: contextvars.ContextVar[float | None] = contextvars.ContextVar("mockserver_read_budget", default=None)
 
 
 # -- records ----------------------------------------------------------------------------

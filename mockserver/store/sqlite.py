@@ -25,8 +25,9 @@ from typing import Any, Callable, Iterable, Iterator
 
 from capillary_contract.lifecycle import PENDING as AWAITING_CHECKER
 
-from .base import (CLAIM_TTL_S, StoreLifecycle, FIRST_LEGACY_ID, Attempt, Due, LegacyRow, ListQuery, LogQuery, RecordQuery,
-                   StoredEvent, StoredRequest, StoreFull, StoreUnavailable, startup_subscription_id)
+from .base import (CLAIM_TTL_S, READ_BUDGET, StoreLifecycle, FIRST_LEGACY_ID, Attempt, Due, LegacyRow, ListQuery, LogQuery,
+                   ReadOverBudget, RecordQuery, StoredEvent, StoredRequest, StoreFull, StoreUnavailable,
+                   startup_subscription_id)
 from .filters import Dialect, Where, log_filters, record_filters, request_filters, request_order
 from .rows import (DELIVERY_DELIVERED, DELIVERY_PENDING, LEASE, delivery_view, dumps, fault_view,
                    iso, journal_entry, page, stored_event, subscription_view)
@@ -57,6 +58,10 @@ AUTOCHECKPOINT_PAGES = 8192
 # database filled (bench_memory.py), while the pages a request touches (a row, the tails of tables
 # and indexes) are few. (`:memory:` keeps SQLite's default: its pages have nowhere else to live.)
 CACHE_KIB = 512
+# A read under a budget (READ_BUDGET) looks at the clock every PROGRESS_STEPS virtual-machine steps of
+# SQLite (its progress handler): tens of microseconds apart, so an ordinary read (well under a
+# millisecond) is looked at a few times at most.
+PROGRESS_STEPS = 5000
 # A claim that is free to take: none, or one whose owner stopped renewing it.
 _CLAIM_FREE = "(claim IS NULL OR claim_expires IS NULL OR claim_expires <= ?)"
 
@@ -157,6 +162,7 @@ class SqliteStore(StoreLifecycle):
     @contextlib.contextmanager
     def transaction(self) -> Iterator["SqliteSession"]:
         """One write transaction: taken at once (BEGIN IMMEDIATE), committed or rolled back whole."""
+        READ_BUDGET.set(None)  # this context has written: its later reads run to their end
         with self._translated(), self._locked():
             self._check_file()
             with self._writer():
@@ -177,14 +183,24 @@ class SqliteStore(StoreLifecycle):
 
     @contextlib.contextmanager
     def read(self) -> Iterator["SqliteSession"]:
-        """A consistent snapshot for reads."""
+        """A consistent snapshot for reads, stopped with `ReadOverBudget` once it runs past READ_BUDGET."""
+        budget = READ_BUDGET.get()
         with self._translated(), self._locked():
             self._check_file()
             conn = self._conn()
             conn.execute("BEGIN")
+            deadline = _Deadline(budget) if budget is not None else None
+            if deadline is not None:
+                conn.set_progress_handler(deadline, PROGRESS_STEPS)
             try:
                 yield SqliteSession(conn)
+            except sqlite3.OperationalError:
+                if deadline is not None and deadline.passed:  # the handler stopped it ("interrupted")
+                    raise ReadOverBudget(f"a read ran past its {budget:g} s") from None
+                raise
             finally:
+                if deadline is not None:
+                    conn.set_progress_handler(None, 0)
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("COMMIT")
 
@@ -238,6 +254,20 @@ class SqliteStore(StoreLifecycle):
         self._all = []
         self._shared = None
         self._local = threading.local()
+
+
+class _Deadline:
+    """SQLite progress handler: stops the statement (a true answer) once the thread has spent `budget_s`
+    of CPU time on it. CPU, not the clock: on a busy machine a short read preempted past the budget
+    would be stopped and run twice, adding work exactly when there is least to spare."""
+
+    def __init__(self, budget_s: float):
+        self.at = time.thread_time() + budget_s
+        self.passed = False
+
+    def __call__(self) -> bool:
+        self.passed = time.thread_time() > self.at
+        return self.passed
 
 
 def _checkpoint_loop(store_ref: "weakref.ref[SqliteStore]", location: str, closed: threading.Event) -> None:
