@@ -26,6 +26,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 import requests
 
@@ -53,30 +54,38 @@ class Latency:
     max_ms: float
 
 
-class Attack:
-    """Slow-header sockets and long-polls kept open against `base_url` until stopped."""
+class Clients:
+    """Client threads kept running against a mock for the length of a `with`: started on entry and given
+    a second to get their connections in and requests under way, told to stop and joined on exit."""
 
-    def __init__(self, base_url: str, slow: int, polls: int):
-        self.host, self.port = base_url.split("//")[1].split(":")
-        self.base_url, self.slow, self.polls = base_url, slow, polls
+    join_s = 20.0  # the longest a client takes to notice `stop` (its request's time-out)
+
+    def __init__(self) -> None:
         self.stop = threading.Event()
         self.threads: list[threading.Thread] = []
-        self.reopened = 0
 
-    def __enter__(self) -> "Attack":
-        for _ in range(self.slow):
-            self.threads.append(threading.Thread(target=self._slow_socket, daemon=True))
-        for _ in range(self.polls):
-            self.threads.append(threading.Thread(target=self._long_poll, daemon=True))
+    def __enter__(self) -> Self:
         for thread in self.threads:
             thread.start()
-        time.sleep(1.0)  # let every attacker get its connection in
+        time.sleep(1.0)
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop.set()
         for thread in self.threads:
-            thread.join(timeout=20)
+            thread.join(timeout=self.join_s)
+
+
+class Attack(Clients):
+    """Slow-header sockets and long-polls kept open against `base_url` until stopped."""
+
+    def __init__(self, base_url: str, slow: int, polls: int):
+        super().__init__()
+        self.host, self.port = base_url.split("//")[1].split(":")
+        self.base_url = base_url
+        self.threads = ([threading.Thread(target=self._slow_socket, daemon=True) for _ in range(slow)]
+                        + [threading.Thread(target=self._long_poll, daemon=True) for _ in range(polls)])
+        self.reopened = 0
 
     def _slow_socket(self) -> None:
         while not self.stop.is_set():
@@ -104,14 +113,16 @@ class Attack:
                     time.sleep(0.1)
 
 
-class SlowLists:
+class SlowLists(Clients):
     """Clients each sending the slow list again as soon as it is answered, until stopped. Their kept-alive
     connections are spread evenly over the worker processes (the health answer names its pid), so that
     whichever worker the timed creates' connection is on has lists of its own."""
 
+    join_s = 60.0
+
     def __init__(self, base_url: str, clients: int, workers: int = 2):
+        super().__init__()
         self.base_url, self.clients, self.workers = base_url, clients, workers
-        self.stop = threading.Event()
         self.sessions = self._spread()
         self.threads = [threading.Thread(target=self._loop, args=(s,), daemon=True) for s in self.sessions]
         self.taken_ms: list[float] = []
@@ -131,16 +142,8 @@ class SlowLists:
                 session.close()
         return [session for sessions in kept.values() for session in sessions]
 
-    def __enter__(self) -> "SlowLists":
-        for thread in self.threads:
-            thread.start()
-        time.sleep(1.0)  # every client has a list under way
-        return self
-
     def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        for thread in self.threads:
-            thread.join(timeout=60)
+        super().__exit__(*exc)
         for session in self.sessions:
             session.close()
 
