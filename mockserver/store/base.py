@@ -38,11 +38,10 @@ class ReadOverBudget(Exception):
     request can be run again from the start where it may take as long as it needs (waiting.py)."""
 
 
-# How long one `store.read()` may run, in seconds of its thread's CPU time, for the reads of this context
-# (None: no limit).
-# A store whose reads cannot hold a request's event loop may ignore it (PostgreSQL's requests all
-# run in threads). A write transaction lifts it for the rest of the context: a request that has
-# written must finish where it is, never be run again.
+# How long one `store.read()` may run, in seconds of its thread's CPU time, for the reads of this
+# context (None: no limit). A store whose reads cannot hold a request's event loop may ignore it
+# (PostgreSQL's requests all run in threads). A write transaction lifts it for the rest of the
+# context: a request that has written must finish where it is, never be run again.
 READ_BUDGET: contextvars.ContextVar[float | None] = contextvars.ContextVar("mockserver_read_budget", default=None)
 
 
